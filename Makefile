@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rpadata developer entry points. Kbuild itself reads ./Kbuild; this file only
+# drives it and the test tools.
+#
+#   make            build rpadata.ko (and the samples) against $(KDIR), into build/module/
+#   make run        boot QEMU, load rpadata and the samples, show what they print
+#   make check      KUnit suites + guest-side checks in QEMU, "N passed, M failed"
+#   make clippy     build with CLIPPY=1
+#   make fmtcheck   rustfmt --check with the kernel's .rustfmt.toml (make fmt applies it)
+#   make kdir       print the kernel build directory in use
+#   make symvers    print the path of rpadata's Module.symvers
+#   make install    modules_install into $(KDIR)'s extra/ and the header
+#
+# KDIR defaults to the cached test kernel built by tools/testing/kernel/build;
+# point it at any Rust-enabled 7.2 build tree to use that instead.
+
+RPADATA_CACHE ?= $(HOME)/.cache/rpadata
+KERNEL ?= 7.2
+FLAVOUR ?= default
+LLVM ?= -19
+export RPADATA_CACHE FLAVOUR
+export RPADATA_KERNEL := $(KERNEL)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+ifeq ($(origin KDIR),undefined)
+KDIR := $(RPADATA_CACHE)/kdir-$(KERNEL)-$(FLAVOUR)
+KERNEL_DEP := kernel
+else
+KERNEL_DEP :=
+endif
+export KDIR
+
+# Kbuild output stays out of the source tree (MO=), one directory per build:
+# the module a user installs, the test build with the KUnit suites compiled
+# in, and the clippy build.
+MODULE_OUT := $(CURDIR)/build/module
+TEST_OUT := $(CURDIR)/build/kunit
+CLIPPY_OUT := $(CURDIR)/build/clippy
+
+KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) \
+	CONFIG_RPADATA=m CONFIG_RPADATA_SAMPLES=m
+
+.PHONY: all modules kernel test-modules run check clippy fmtcheck fmt kdir \
+	symvers install clean help
+
+all: modules
+
+kernel:
+	@tools/testing/kernel/build --flavour $(FLAVOUR) >/dev/null
+
+modules: $(KERNEL_DEP)
+	@mkdir -p $(MODULE_OUT)
+	$(MAKE) $(KBUILD_ARGS) MO=$(MODULE_OUT) modules
+
+test-modules: $(KERNEL_DEP)
+	@mkdir -p $(TEST_OUT)
+	$(MAKE) $(KBUILD_ARGS) MO=$(TEST_OUT) CONFIG_RPADATA_KUNIT_TEST=y modules
+
+run: modules
+	tools/testing/run-main
+
+check: test-modules
+	tools/testing/kunit/check
+
+clippy: $(KERNEL_DEP)
+	@mkdir -p $(CLIPPY_OUT)
+	$(MAKE) $(KBUILD_ARGS) MO=$(CLIPPY_OUT) CLIPPY=1 \
+		CONFIG_RPADATA_KUNIT_TEST=y modules
+
+fmtcheck: $(KERNEL_DEP)
+	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
+		$(shell find rust samples -name '*.rs')
+
+fmt: $(KERNEL_DEP)
+	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
+		$(shell find rust samples -name '*.rs')
+
+kdir:
+	@echo $(KDIR)
+
+symvers:
+	@echo $(MODULE_OUT)/Module.symvers
+
+install: modules
+	$(MAKE) $(KBUILD_ARGS) MO=$(MODULE_OUT) modules_install
+	install -D -m 0644 include/rpadata.h \
+		$(INSTALL_HDR_PATH)/usr/include/linux/rpadata.h
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'

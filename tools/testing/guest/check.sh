@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest-side checks run by `make check` (tools/testing/kunit/check), in order.
+# Loading rpadata.ko also runs its KUnit suites; their KTAP goes to the kernel
+# console and is parsed separately.
+
+. /root/guest/ktap.sh
+. /root/guest/module.sh
+
+ktap_run $MODULE_CHECKS

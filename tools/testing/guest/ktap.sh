@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Minimal KTAP producer for guest-side checks (busybox sh). A check is a shell
+# function that fails (non-zero) when the behaviour it pins down is wrong; its
+# output is shown as KTAP diagnostics only when it fails. The document it
+# prints is parsed on the host by tools/testing/kunit/kunit.py parse.
+
+MOD=/lib/modules
+
+# fail MESSAGE: print why a check failed and fail it.
+fail() {
+	echo "$*"
+	return 1
+}
+
+# expect_fail_with ERRNAME COMMAND...: COMMAND must fail and say ERRNAME.
+expect_fail_with() {
+	want=$1
+	shift
+	if out=$("$@" 2>&1); then
+		fail "'$*' succeeded, expected $want"
+		return 1
+	fi
+	case "$out" in
+	*"$want"*) return 0 ;;
+	esac
+	fail "'$*' failed without $want: $out"
+}
+
+# ktap_run NAME...: run the checks t_NAME in order, print one KTAP document.
+ktap_run() {
+	echo "KTAP version 1"
+	echo "1..$#"
+	i=0
+	for t in "$@"; do
+		i=$((i + 1))
+		if (set -e; "t_$t") >/tmp/ktap.out 2>&1; then
+			echo "ok $i $t"
+		else
+			sed 's/^/# /' /tmp/ktap.out
+			echo "not ok $i $t"
+		fi
+	done
+}

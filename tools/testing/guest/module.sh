@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Module lifecycle: parameters, the sysfs root, unloading.
+
+t_insmod_refuses_out_of_range_max_in_flight() {
+	for v in 0 1048577 4294967295; do
+		expect_fail_with "Invalid argument" insmod $MOD/rpadata.ko max_in_flight=$v
+		dmesg | grep -q "max_in_flight=$v is out of range" ||
+			fail "no message naming max_in_flight=$v"
+		[ ! -e /sys/kernel/rpadata ] || fail "/sys/kernel/rpadata left behind"
+		[ ! -e /sys/module/rpadata ] || fail "module loaded despite max_in_flight=$v"
+	done
+}
+
+t_insmod_refuses_non_numeric_max_in_flight() {
+	expect_fail_with "Invalid argument" insmod $MOD/rpadata.ko max_in_flight=lots
+	[ ! -e /sys/module/rpadata ] || fail "module loaded with max_in_flight=lots"
+}
+
+# This load also runs the KUnit suites.
+t_insmod_creates_sysfs_root() {
+	insmod $MOD/rpadata.ko
+	[ -d /sys/kernel/rpadata ] || fail "no /sys/kernel/rpadata after insmod"
+	[ "$(cat /sys/module/rpadata/initstate)" = live ] || fail "module not live"
+}
+
+t_rmmod_removes_sysfs_root() {
+	rmmod rpadata
+	[ ! -e /sys/kernel/rpadata ] || fail "/sys/kernel/rpadata still there after rmmod"
+	insmod $MOD/rpadata.ko max_in_flight=1 >/dev/null
+	[ -d /sys/kernel/rpadata ] || fail "no /sys/kernel/rpadata after reload"
+}
+
+MODULE_CHECKS="insmod_refuses_out_of_range_max_in_flight
+insmod_refuses_non_numeric_max_in_flight
+insmod_creates_sysfs_root
+rmmod_removes_sysfs_root"
