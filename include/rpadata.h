@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rpadata - padata's parallel execution mechanism, rebuilt in Rust.
+ *
+ * The C ABI of rpadata.ko. It mirrors <linux/padata.h> with an rpadata_
+ * prefix: a module written against padata ports by renaming. Consumer
+ * modules build against the same kernel with KBUILD_EXTRA_SYMBOLS pointing at
+ * rpadata's Module.symvers; see Documentation/rpadata.rst.
+ */
+#ifndef _RPADATA_H
+#define _RPADATA_H
+
+#include <linux/cpumask.h>
+#include <linux/types.h>
+#include <linux/workqueue_types.h>
+
+#define RPADATA_CPU_SERIAL	0x01
+#define RPADATA_CPU_PARALLEL	0x02
+
+struct rpadata_instance;
+struct rpadata_shell;
+
+/**
+ * struct rpadata_priv - Embedded in the caller's per-job structure.
+ * @work: Private: the job's work item.
+ * @next: Private: link in the shell's reorder list or a serial queue.
+ * @shell: Private: the shell the job was submitted to.
+ * @seq: Private: sequence number of the job in its shell.
+ * @cb_cpu: Private: callback CPU of the job.
+ * @state: Private: idle, parallel phase, or on its way to serialization.
+ * @parallel: Called once, with BHs disabled, on a CPU of the parallel mask.
+ *            It (or whoever it hands the job to) calls rpadata_do_serial().
+ * @serial: Called once, with BHs disabled, on the callback CPU, after the
+ *          serial callbacks of every job submitted earlier to the shell.
+ *
+ * The caller zeroes the structure before its first submission and sets
+ * @parallel and @serial. After its serial callback has started, a job is
+ * idle again and may be resubmitted.
+ */
+struct rpadata_priv {
+	struct work_struct work;
+	struct rpadata_priv *next;
+	void *shell;
+	unsigned int seq;
+	int cb_cpu;
+	unsigned int state;
+	void (*parallel)(struct rpadata_priv *padata);
+	void (*serial)(struct rpadata_priv *padata);
+};
+
+struct rpadata_instance *rpadata_alloc(const char *name);
+void rpadata_free(struct rpadata_instance *pinst);
+struct rpadata_shell *rpadata_alloc_shell(struct rpadata_instance *pinst);
+void rpadata_free_shell(struct rpadata_shell *ps);
+int rpadata_do_parallel(struct rpadata_shell *ps, struct rpadata_priv *padata,
+			int *cb_cpu);
+void rpadata_do_serial(struct rpadata_priv *padata);
+int rpadata_set_cpumask(struct rpadata_instance *pinst, int cpumask_type,
+			const struct cpumask *cpumask);
+
+#endif /* _RPADATA_H */

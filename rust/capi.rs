@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C ABI: `include/rpadata.h`, exported GPL from `shim.c`, over the safe Rust API.
+//!
+//! Mirrors `<linux/padata.h>` with an `rpadata_` prefix (C padata's own `padata_*` symbols are in
+//! the kernel already). This is the only file that turns pointers from C callers into references;
+//! what it trusts the caller for is said at each function. Bad arguments that can be detected
+//! (NULL pointers, a job submitted twice, `do_serial` on a job not in its parallel phase) give a
+//! warning and an error, never a crash.
+
+use crate::{
+    cpumask::MaskType,
+    instance::Instance,
+    job::{JobHeader, JobRef},
+    shell::{self, Shell},
+};
+use core::ptr::NonNull;
+use kernel::{
+    cpumask::Cpumask,
+    ffi::{c_char, c_int},
+    new_mutex,
+    prelude::*,
+    sync::Mutex,
+};
+
+/// `struct rpadata_instance`: an instance and the shells C allocated on it, so that
+/// `rpadata_free()` can free any left.
+#[pin_data]
+pub(crate) struct CInstance {
+    inst: Instance,
+    #[pin]
+    shells: Mutex<KVec<KBox<CShell>>>,
+}
+
+/// `struct rpadata_shell`.
+///
+/// # Invariants
+///
+/// `owner` is the `CInstance` whose `shells` holds this shell; it outlives the shell.
+pub(crate) struct CShell {
+    shell: Shell,
+    owner: *const CInstance,
+}
+
+// SAFETY: `owner` is only used for shared access to a `Sync` `CInstance` that outlives the shell.
+unsafe impl Send for CShell {}
+
+/// Warns with the caller's backtrace and returns `$ret`, when `$cond` holds.
+macro_rules! bad_arg {
+    ($cond:expr, $ret:expr) => {
+        if kernel::warn_on!($cond) {
+            return $ret;
+        }
+    };
+}
+
+/// `rpadata_alloc()`: allocates an instance called `name`; NULL on any failure (bad or duplicate
+/// name, no memory).
+///
+/// # Safety
+///
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_alloc(name: *const c_char) -> *mut CInstance {
+    bad_arg!(name.is_null(), core::ptr::null_mut());
+    // SAFETY: A NUL-terminated string per the safety requirements; only borrowed for this call.
+    let name = unsafe { CStr::from_char_ptr(name) };
+    let inst = match Instance::new(name) {
+        Ok(i) => i,
+        Err(e) => {
+            pr_info!("rpadata_alloc({:?}): error {:?}\n", name, e);
+            return core::ptr::null_mut();
+        }
+    };
+    match KBox::pin_init(
+        pin_init!(CInstance {
+            inst,
+            shells <- new_mutex!(KVec::new(), "rpadata_c_shells"),
+        }),
+        GFP_KERNEL,
+    ) {
+        // SAFETY: The C side never moves the instance; it gives the pointer back to
+        // `rpadata_free()`, which rebuilds the pinned box.
+        Ok(b) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) }),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// `rpadata_free()`: frees any shell still attached (sleeping until each one's jobs are
+/// serialized), then the instance. NULL is ignored.
+///
+/// # Safety
+///
+/// `inst` must be NULL or come from `rpadata_alloc()` and not have been freed; no other call may
+/// use it or its shells concurrently or afterwards.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_free(inst: *mut CInstance) {
+    if inst.is_null() {
+        return;
+    }
+    // SAFETY: Per the safety requirements, `inst` is ours now.
+    let inst = unsafe { KBox::from_raw(inst) };
+    let left = core::mem::take(&mut *inst.shells.lock());
+    if !left.is_empty() {
+        pr_warn!(
+            "rpadata_free({:?}): freeing {} shell(s) still attached\n",
+            inst.inst.name(),
+            left.len()
+        );
+    }
+    drop(left);
+    drop(inst);
+}
+
+/// `rpadata_alloc_shell()`: allocates a shell; NULL on failure.
+///
+/// # Safety
+///
+/// `inst` must be NULL or a live instance from `rpadata_alloc()`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_alloc_shell(inst: *mut CInstance) -> *mut CShell {
+    bad_arg!(inst.is_null(), core::ptr::null_mut());
+    // SAFETY: A live instance per the safety requirements; shared access only.
+    let cinst = unsafe { &*inst };
+    let Ok(shell) = cinst.inst.new_shell() else {
+        return core::ptr::null_mut();
+    };
+    // INVARIANT: The shell goes into `inst`'s list below, and `rpadata_free()` frees it first.
+    let Ok(b) = KBox::new(CShell { shell, owner: inst }, GFP_KERNEL) else {
+        return core::ptr::null_mut();
+    };
+    let p: *const CShell = &*b;
+    let mut shells = cinst.shells.lock();
+    if shells.push(b, GFP_KERNEL).is_err() {
+        return core::ptr::null_mut();
+    }
+    p.cast_mut()
+}
+
+/// `rpadata_free_shell()`: sleeps until every job submitted to the shell has been serialized, then
+/// frees it. NULL is ignored.
+///
+/// # Safety
+///
+/// `shell` must be NULL or a live shell from `rpadata_alloc_shell()` whose instance is live, and no
+/// other call may use the shell concurrently or afterwards.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_free_shell(shell: *mut CShell) {
+    if shell.is_null() {
+        return;
+    }
+    // SAFETY: A live shell per the safety requirements.
+    let owner = unsafe { (*shell).owner };
+    // SAFETY: The owner of a live shell is live: `rpadata_free()` frees its shells first.
+    let owner = unsafe { &*owner };
+    let taken = {
+        let mut shells = owner.shells.lock();
+        let i = shells.iter().position(|s| core::ptr::eq(&**s, shell));
+        i.and_then(|i| shells.remove(i).ok())
+    };
+    kernel::warn_on!(taken.is_none());
+    // Sleeps until the shell's jobs are serialized; outside the lock.
+    drop(taken);
+}
+
+/// `rpadata_do_parallel()`: submits a job. Writes the callback CPU to `*cb_cpu` before the job can
+/// run. Returns 0, or `-EINVAL` when the instance is invalid (no online CPU in a mask) or being
+/// freed, or an argument is bad (NULL, a callback missing, the job already in flight).
+///
+/// # Safety
+///
+/// `shell` must be NULL or a live shell. `padata` must be NULL or point to a `struct rpadata_priv`
+/// that the caller zeroed before its first submission and keeps valid, and does not touch but for
+/// its callbacks, until its serial callback is called. `cb_cpu` must be NULL or valid for reads and
+/// writes.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_do_parallel(
+    shell: *mut CShell,
+    padata: *mut JobHeader,
+    cb_cpu: *mut c_int,
+) -> c_int {
+    bad_arg!(shell.is_null() || cb_cpu.is_null(), EINVAL.to_errno());
+    let Some(job) = NonNull::new(padata) else {
+        kernel::warn_on!(true);
+        return EINVAL.to_errno();
+    };
+    // SAFETY: Per the safety requirements for `padata`.
+    let job = match unsafe { JobRef::submit(job) } {
+        Ok(j) => j,
+        Err(e) => {
+            kernel::warn_on!(true);
+            return e.to_errno();
+        }
+    };
+    // SAFETY: Valid for reads and writes per the safety requirements; only used for this call.
+    let cb_cpu = unsafe { &mut *cb_cpu };
+    // SAFETY: A live shell per the safety requirements.
+    let shell = unsafe { &*shell };
+    match shell.shell.core().submit(job, cb_cpu) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `rpadata_do_serial()`: the job's parallel phase is over; its serial callback will run after
+/// those of every job submitted to the shell earlier. A job not in its parallel phase (never
+/// submitted, or already passed to this function) is refused with a warning.
+///
+/// # Safety
+///
+/// `padata` must be NULL or valid for reads; if it is in its parallel phase, the caller must own it
+/// (be its parallel callback, or have been handed the job by it).
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_do_serial(padata: *mut JobHeader) {
+    let Some(job) = NonNull::new(padata) else {
+        kernel::warn_on!(true);
+        return;
+    };
+    // SAFETY: Per the safety requirements.
+    match unsafe { JobRef::from_do_serial(job) } {
+        Some(job) => shell::do_serial(job),
+        None => {
+            kernel::pr_warn_once!("rpadata_do_serial: job not in its parallel phase\n");
+            kernel::warn_on!(true);
+        }
+    }
+}
+
+/// `rpadata_set_cpumask()`: replaces the parallel (`RPADATA_CPU_PARALLEL`) or serial
+/// (`RPADATA_CPU_SERIAL`) user mask. Returns 0, or `-EINVAL` for a bad type, a NULL argument or an
+/// empty mask (nothing changes), or `-ENOMEM`. Sleeps.
+///
+/// # Safety
+///
+/// `inst` must be NULL or a live instance; `mask` must be NULL or a valid cpumask for the call.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_set_cpumask(
+    inst: *mut CInstance,
+    cpumask_type: c_int,
+    mask: *const kernel::bindings::cpumask,
+) -> c_int {
+    bad_arg!(inst.is_null() || mask.is_null(), EINVAL.to_errno());
+    let Ok(which) = MaskType::from_raw(cpumask_type) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: A live instance per the safety requirements.
+    let inst = unsafe { &*inst };
+    // SAFETY: A valid cpumask for the duration of the call per the safety requirements.
+    let mask = unsafe { Cpumask::from_raw(mask) };
+    match inst.inst.set_cpumask(which, mask) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! CPU sets: the user-supplied and usable cpumasks of an instance.
+//!
+//! Replaces the `struct padata_cpumask` handling of kernel/padata.c. An instance keeps the masks
+//! its user asked for, and derives from them, each time they or the set of online CPUs change, a
+//! [`Usable`] snapshot: the CPUs jobs may actually use (user ∧ online), as lists so that choosing
+//! the n-th CPU is O(1) on the submission path.
+//!
+//! The kernel crate's `Cpumask` has no and/first/next/nth in 7.2; the few set operations rpadata
+//! needs are written here over `Cpumask::test`/`set`, bounded by `nr_cpu_ids`.
+
+use crate::ffi;
+use kernel::{
+    cpu::{
+        nr_cpu_ids,
+        CpuId, //
+    },
+    cpumask::{
+        Cpumask,
+        CpumaskVar, //
+    },
+    prelude::*,
+};
+
+/// Which of an instance's two masks; the values are those of the C ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum MaskType {
+    /// The CPUs that may run serial callbacks (`RPADATA_CPU_SERIAL`).
+    Serial = 0x01,
+    /// The CPUs that may run parallel callbacks (`RPADATA_CPU_PARALLEL`).
+    Parallel = 0x02,
+}
+
+impl MaskType {
+    /// Converts the C ABI value; anything else is `EINVAL`.
+    pub fn from_raw(v: i32) -> Result<Self> {
+        match v {
+            0x01 => Ok(Self::Serial),
+            0x02 => Ok(Self::Parallel),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// Iterates over the CPUs set in `mask`, in increasing order.
+pub(crate) fn cpus(mask: &Cpumask) -> impl Iterator<Item = u32> + '_ {
+    (0..nr_cpu_ids()).filter(move |&cpu| CpuId::from_u32(cpu).is_some_and(|id| mask.test(id)))
+}
+
+/// Whether `mask` has no CPU below `nr_cpu_ids`.
+pub(crate) fn is_empty(mask: &Cpumask) -> bool {
+    cpus(mask).next().is_none()
+}
+
+/// Copies `src` into a new mask, keeping only CPUs below `nr_cpu_ids`.
+pub(crate) fn clone_mask(src: &Cpumask) -> Result<CpumaskVar> {
+    let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
+    for cpu in cpus(src) {
+        if let Some(id) = CpuId::from_u32(cpu) {
+            m.set(id);
+        }
+    }
+    Ok(m)
+}
+
+/// A mask with every possible CPU set: the default user mask of a new instance.
+pub(crate) fn possible_mask() -> Result<CpumaskVar> {
+    clone_mask(ffi::cpu_possible_mask())
+}
+
+/// The CPUs of `user` that are online, as a sorted list.
+fn online_subset(user: &Cpumask, online: &Cpumask) -> Result<KVec<u32>> {
+    let mut list = KVec::new();
+    for cpu in cpus(user) {
+        if CpuId::from_u32(cpu).is_some_and(|id| online.test(id)) {
+            list.push(cpu, GFP_KERNEL)?;
+        }
+    }
+    Ok(list)
+}
+
+/// The usable CPUs of an instance at one point in time (user ∧ online, for both masks).
+///
+/// Built off the submission path, read on it under RCU; never modified once built.
+pub(crate) struct Usable {
+    parallel: KVec<u32>,
+    serial: KVec<u32>,
+    serial_mask: CpumaskVar,
+}
+
+impl Usable {
+    /// Computes the usable masks from the user masks and the online CPUs.
+    pub(crate) fn new(
+        user_parallel: &Cpumask,
+        user_serial: &Cpumask,
+        online: &Cpumask,
+    ) -> Result<Self> {
+        let serial = online_subset(user_serial, online)?;
+        let mut serial_mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+        for &cpu in serial.iter() {
+            if let Some(id) = CpuId::from_u32(cpu) {
+                serial_mask.set(id);
+            }
+        }
+        Ok(Self {
+            parallel: online_subset(user_parallel, online)?,
+            serial,
+            serial_mask,
+        })
+    }
+
+    /// Whether jobs can be submitted: both masks have an online CPU.
+    pub(crate) fn is_valid(&self) -> bool {
+        !self.parallel.is_empty() && !self.serial.is_empty()
+    }
+
+    /// The usable parallel CPUs, sorted.
+    pub(crate) fn parallel(&self) -> &[u32] {
+        &self.parallel
+    }
+
+    /// The usable serial (callback) CPUs, sorted.
+    pub(crate) fn serial(&self) -> &[u32] {
+        &self.serial
+    }
+
+    /// The CPU that runs the parallel callback of the job with sequence number `seq`: jobs are
+    /// spread round-robin over the usable parallel CPUs, as in C padata.
+    ///
+    /// Returns `None` when the instance is invalid.
+    pub(crate) fn parallel_cpu(&self, seq: u32) -> Option<u32> {
+        let n = self.parallel.len();
+        self.parallel
+            .get(usize::try_from(seq).ok()? % n.max(1))
+            .copied()
+    }
+
+    /// The callback CPU for a job whose submitter asked for `cb_cpu`.
+    ///
+    /// A usable serial CPU is kept. Anything else is replaced the way C padata does it: the
+    /// `(cb_cpu % weight)`-th usable serial CPU, where a negative `cb_cpu` (C's `%` then yields a
+    /// value ≤ 0 and its loop does not run) means the first one. Values at or above `nr_cpu_ids`
+    /// are never used to index anything. Returns `None` when no serial CPU is usable.
+    pub(crate) fn callback_cpu(&self, cb_cpu: i32) -> Option<u32> {
+        if let Some(id) = CpuId::from_i32(cb_cpu) {
+            if self.serial_mask.test(id) {
+                return Some(id.as_u32());
+            }
+        }
+        let n = self.serial.len();
+        if n == 0 {
+            return None;
+        }
+        let index = usize::try_from(cb_cpu).map_or(0, |c| c % n);
+        self.serial.get(index).copied()
+    }
+}
+
+#[cfg(rpadata_kunit)]
+#[kunit_tests(rpadata_cpumask)]
+mod tests {
+    use super::*;
+
+    fn mask_of(cpus: &[u32]) -> Result<CpumaskVar> {
+        let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
+        for &c in cpus {
+            m.set(CpuId::from_u32(c).ok_or(EINVAL)?);
+        }
+        Ok(m)
+    }
+
+    #[test]
+    fn usable_is_user_and_online() -> Result {
+        let online = mask_of(&[0, 1, 3])?;
+        let (p, s) = (mask_of(&[1, 2, 3])?, mask_of(&[0, 2])?);
+        let u = Usable::new(&p, &s, &online)?;
+        assert_eq!(u.parallel(), &[1, 3]);
+        assert_eq!(u.serial(), &[0]);
+        assert!(u.is_valid());
+        let (p, s) = (mask_of(&[2])?, mask_of(&[0])?);
+        let u = Usable::new(&p, &s, &online)?;
+        assert!(!u.is_valid());
+        assert_eq!(u.parallel_cpu(7), None);
+        Ok(())
+    }
+
+    #[test]
+    fn callback_cpu_keeps_usable_and_falls_back_like_c() -> Result {
+        let all = mask_of(&[0, 1, 2, 3])?;
+        let s = mask_of(&[1, 3])?;
+        let u = Usable::new(&all, &s, &all)?;
+        assert_eq!(u.callback_cpu(3), Some(3));
+        assert_eq!(u.callback_cpu(1), Some(1));
+        // Not in the mask: (cb_cpu % weight)-th usable CPU.
+        assert_eq!(u.callback_cpu(0), Some(1));
+        assert_eq!(u.callback_cpu(2), Some(1));
+        assert_eq!(u.callback_cpu(5), Some(3));
+        // Negative: the first; huge values: never an out-of-range index.
+        assert_eq!(u.callback_cpu(-1), Some(1));
+        assert_eq!(u.callback_cpu(i32::MIN), Some(1));
+        assert_eq!(u.callback_cpu(i32::MAX), Some(3));
+        assert_eq!(u.callback_cpu(4096), Some(1));
+        let empty = mask_of(&[])?;
+        let none = Usable::new(&all, &empty, &all)?;
+        assert_eq!(none.callback_cpu(0), None);
+        Ok(())
+    }
+
+    #[test]
+    fn parallel_cpu_is_round_robin_and_wraps() -> Result {
+        let all = mask_of(&[0, 1, 2, 3])?;
+        let p = mask_of(&[0, 2, 3])?;
+        let u = Usable::new(&p, &all, &all)?;
+        let got: KVec<u32> = {
+            let mut v = KVec::new();
+            for seq in 0..6 {
+                v.push(u.parallel_cpu(seq).ok_or(EINVAL)?, GFP_KERNEL)?;
+            }
+            v
+        };
+        assert_eq!(&got[..], &[0, 2, 3, 0, 2, 3]);
+        assert!(u.parallel_cpu(u32::MAX).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn empty_mask_detection_ignores_nothing_below_nr_cpu_ids() -> Result {
+        let (none, cpu0, possible) = (mask_of(&[])?, mask_of(&[0])?, possible_mask()?);
+        assert!(is_empty(&none));
+        assert!(!is_empty(&cpu0));
+        assert!(!is_empty(&possible));
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The thin layer over C that the kernel crate does not wrap in 7.2.
+//!
+//! Every raw binding rpadata uses is wrapped here once, in a small type whose invariants say what
+//! its raw pointer means; the rest of the crate is safe code over these types (the job header, which
+//! C callers own, is the one other place that handles raw pointers: see `job.rs`). Helpers for
+//! static inline C functions that have no binding live in `shim.c`.
+//!
+//! C headers: [`include/linux/kobject.h`](srctree/include/linux/kobject.h),
+//! [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h),
+//! [`include/linux/bottom_half.h`](srctree/include/linux/bottom_half.h),
+//! [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h),
+//! [`include/linux/cpumask.h`](srctree/include/linux/cpumask.h).
+
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{
+    bindings,
+    cpumask::Cpumask,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Full},
+        rcu,
+    },
+    types::NotThreadSafe,
+    workqueue::RawWorkItem,
+};
+
+extern "C" {
+    fn rpadata_shim_bh_disable();
+    fn rpadata_shim_bh_enable();
+    fn rpadata_shim_in_softirq_or_bh_off() -> bool;
+    static rpadata_priv_layout: [usize; 9];
+}
+
+/// Offsets and size of `struct rpadata_priv` as the C compiler lays it out (see `shim.c`).
+pub(crate) fn c_priv_layout() -> [usize; 9] {
+    // SAFETY: A constant array defined in shim.c, never written.
+    unsafe { rpadata_priv_layout }
+}
+
+/// A directory in sysfs, backed by a kobject created with `kobject_create_and_add()`.
+///
+/// # Invariants
+///
+/// `self.0` points to a live kobject of which this value owns one reference.
+pub(crate) struct SysfsDir(NonNull<bindings::kobject>);
+
+// SAFETY: A kobject reference may be dropped from any thread; `kobject_put()` has no thread
+// affinity.
+unsafe impl Send for SysfsDir {}
+
+// SAFETY: `SysfsDir` exposes no interior mutability; kobject functions taking a shared kobject
+// pointer serialise internally.
+unsafe impl Sync for SysfsDir {}
+
+impl SysfsDir {
+    /// Creates `/sys/kernel/<name>`.
+    pub(crate) fn new_in_kernel(name: &CStr) -> Result<Self> {
+        // SAFETY: `kernel_kobj` is set up during boot, before any module loads, and never changes.
+        let parent = unsafe { bindings::kernel_kobj };
+        // SAFETY: `name` is NUL-terminated and outlives the call (the kobject copies it); `parent`
+        // is a live kobject.
+        let kobj = unsafe { bindings::kobject_create_and_add(name.as_char_ptr(), parent) };
+        // INVARIANT: A non-NULL return is a new kobject whose one reference we now own.
+        NonNull::new(kobj).map(Self).ok_or(ENOMEM)
+    }
+
+    /// Creates `<self>/<name>`.
+    pub(crate) fn new_child(&self, name: &CStr) -> Result<Self> {
+        // SAFETY: `name` is NUL-terminated and copied by the callee; `self.0` is a live kobject
+        // (type invariant), which the child references for as long as it exists.
+        let kobj = unsafe { bindings::kobject_create_and_add(name.as_char_ptr(), self.0.as_ptr()) };
+        // INVARIANT: A non-NULL return is a new kobject whose one reference we now own.
+        NonNull::new(kobj).map(Self).ok_or(ENOMEM)
+    }
+}
+
+impl Drop for SysfsDir {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own one reference to this live kobject; dropping it
+        // removes the directory once the last reference is gone.
+        unsafe { bindings::kobject_put(self.0.as_ptr()) };
+    }
+}
+
+/// Softirqs (bottom halves) are disabled on this CPU while a `BhGuard` exists.
+///
+/// The kernel crate has no `spin_lock_bh()`: rpadata takes its spinlocks inside a `BhGuard`
+/// instead, which is what `spin_lock_bh()` does.
+///
+/// # Invariants
+///
+/// `local_bh_disable()` was called by [`BhGuard::new`] on this CPU, and is undone exactly once by
+/// `Drop`; the guard cannot move to another thread.
+pub(crate) struct BhGuard(NotThreadSafe);
+
+impl BhGuard {
+    /// Disables softirqs on this CPU until the guard is dropped.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        // SAFETY: No preconditions; balanced by `Drop`.
+        unsafe { rpadata_shim_bh_disable() };
+        // INVARIANT: Softirqs were just disabled on this CPU.
+        Self(PhantomData)
+    }
+}
+
+impl Drop for BhGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `new` disabled softirqs on this CPU and the guard has not
+        // left this thread.
+        unsafe { rpadata_shim_bh_enable() };
+    }
+}
+
+/// Whether softirqs are disabled (or being served) on this CPU; used by tests.
+pub(crate) fn bh_disabled() -> bool {
+    // SAFETY: Reads per-CPU preempt state only.
+    unsafe { rpadata_shim_in_softirq_or_bh_off() }
+}
+
+/// Takes `cpu` offline (tests only).
+#[cfg(rpadata_kunit)]
+pub(crate) fn test_remove_cpu(cpu: u32) -> Result {
+    // SAFETY: No preconditions; sleeps, and callers are in process context.
+    kernel::error::to_result(unsafe { bindings::remove_cpu(cpu) })
+}
+
+/// Brings `cpu` back online (tests only).
+#[cfg(rpadata_kunit)]
+pub(crate) fn test_add_cpu(cpu: u32) -> Result {
+    // SAFETY: As for `test_remove_cpu`.
+    kernel::error::to_result(unsafe { bindings::add_cpu(cpu) })
+}
+
+/// Whether the caller runs as a workqueue work item (parallel callbacks do, unless run in the
+/// submitter when the in-flight limit is reached); used by tests.
+#[cfg(rpadata_kunit)]
+pub(crate) fn in_workqueue_worker() -> bool {
+    // SAFETY: No preconditions.
+    !unsafe { bindings::current_work() }.is_null()
+}
+
+/// The system's default (unbound) workqueue, `system_dfl_wq`, which the kernel crate does not wrap
+/// in 7.2.
+pub(crate) fn system_dfl() -> &'static kernel::workqueue::Queue {
+    // SAFETY: `system_dfl_wq` is set up during boot, before modules load, and never destroyed.
+    unsafe { kernel::workqueue::Queue::from_raw(bindings::system_dfl_wq) }
+}
+
+/// The online CPUs.
+pub(crate) fn cpu_online_mask() -> &'static Cpumask {
+    // SAFETY: `__cpu_online_mask` is a static that lives as long as the kernel; it changes only
+    // bit by bit under the hotplug lock, which readers of a `Cpumask` tolerate.
+    unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) }
+}
+
+/// The possible CPUs (fixed after boot).
+pub(crate) fn cpu_possible_mask() -> &'static Cpumask {
+    // SAFETY: `__cpu_possible_mask` is a static that lives as long as the kernel and does not
+    // change after boot.
+    unsafe { Cpumask::from_raw(&raw const bindings::__cpu_possible_mask) }
+}
+
+/// The CPU hotplug read lock: CPUs neither come nor go while the guard exists.
+///
+/// Lock order (as in C padata, whose reversal once gave a lockdep report): the hotplug lock is
+/// taken before any rpadata lock.
+pub(crate) struct CpusReadGuard(NotThreadSafe);
+
+impl CpusReadGuard {
+    /// Takes `cpus_read_lock()`. Sleeps.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Called from process context (callers may sleep); balanced by `Drop`.
+        unsafe { bindings::cpus_read_lock() };
+        Self(PhantomData)
+    }
+}
+
+impl Drop for CpusReadGuard {
+    fn drop(&mut self) {
+        // SAFETY: `new` took the lock on this thread.
+        unsafe { bindings::cpus_read_unlock() };
+    }
+}
+
+/// Workqueue flags rpadata uses.
+#[derive(Clone, Copy)]
+pub(crate) enum WqKind {
+    /// Per-CPU, CPU-intensive, reclaim-safe: parallel callbacks.
+    Parallel,
+    /// Per-CPU, reclaim-safe, one work item at a time per CPU: serial callbacks.
+    Serial,
+}
+
+/// A workqueue of rpadata's own, allocated with `alloc_workqueue()` and destroyed on drop.
+///
+/// Both of an instance's queues are per-CPU (bound) workqueues: a module cannot call
+/// `apply_workqueue_attrs()` to confine an unbound queue to a cpumask as C padata does, so rpadata
+/// chooses the CPU of every work item itself and queues it there with `queue_work_on()`.
+///
+/// # Invariants
+///
+/// `self.0` points to a workqueue allocated by [`Workqueue::new`] and not yet destroyed.
+pub(crate) struct Workqueue(NonNull<bindings::workqueue_struct>);
+
+// SAFETY: Workqueue functions may be called from any thread.
+unsafe impl Send for Workqueue {}
+
+// SAFETY: Queueing work is thread-safe; the workqueue serialises internally.
+unsafe impl Sync for Workqueue {}
+
+impl Workqueue {
+    /// Allocates a workqueue called `<name><suffix>`.
+    pub(crate) fn new(name: &CStr, suffix: &CStr, kind: WqKind) -> Result<Self> {
+        let (flags, max_active) = match kind {
+            WqKind::Parallel => (
+                bindings::wq_flags_WQ_PERCPU
+                    | bindings::wq_flags_WQ_MEM_RECLAIM
+                    | bindings::wq_flags_WQ_CPU_INTENSIVE,
+                0,
+            ),
+            WqKind::Serial => (
+                bindings::wq_flags_WQ_PERCPU
+                    | bindings::wq_flags_WQ_MEM_RECLAIM
+                    | bindings::wq_flags_WQ_CPU_INTENSIVE,
+                1,
+            ),
+        };
+        // SAFETY: The format takes exactly the two NUL-terminated strings passed, which outlive
+        // the call (the workqueue copies its formatted name).
+        let wq = unsafe {
+            bindings::alloc_workqueue_noprof(
+                c"%s%s".as_char_ptr(),
+                flags,
+                max_active,
+                name.as_char_ptr(),
+                suffix.as_char_ptr(),
+            )
+        };
+        // INVARIANT: A non-NULL return is a live workqueue that we now own.
+        NonNull::new(wq).map(Self).ok_or(ENOMEM)
+    }
+
+    /// Queues `item` on this workqueue, on `cpu`.
+    ///
+    /// Returns whether it was queued (false: it was already pending).
+    pub(crate) fn enqueue_on<W: RawWorkItem<0>>(&self, cpu: u32, item: W) -> W::EnqueueOutput {
+        let wq = self.0.as_ptr();
+        let cpu = i32::try_from(cpu).unwrap_or(bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32);
+        // SAFETY: The closure queues the given `work_struct` on a live workqueue (type invariant)
+        // with `queue_work_on()`, which is what `__enqueue` requires; `cpu` is a CPU id or
+        // `WORK_CPU_UNBOUND`.
+        unsafe { item.__enqueue(move |work| bindings::queue_work_on(cpu, wq, work)) }
+    }
+
+    /// Queues a raw work item on `cpu`.
+    ///
+    /// # Safety
+    ///
+    /// `work` must point to an initialised `work_struct` that stays valid until its function has
+    /// started running (the function may free it).
+    pub(crate) unsafe fn queue_raw_on(&self, cpu: u32, work: *mut bindings::work_struct) -> bool {
+        let cpu = i32::try_from(cpu).unwrap_or(bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32);
+        // SAFETY: The workqueue is live (type invariant); `work` is valid per the safety
+        // requirements.
+        unsafe { bindings::queue_work_on(cpu, self.0.as_ptr(), work) }
+    }
+}
+
+impl Drop for Workqueue {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the workqueue is live; this is its only owner, so nothing
+        // queues on it any more. `destroy_workqueue()` drains it first.
+        unsafe { bindings::destroy_workqueue(self.0.as_ptr()) };
+    }
+}
+
+/// A raw `work_struct` function.
+pub(crate) type RawWorkFn = unsafe extern "C" fn(*mut bindings::work_struct);
+
+/// Initialises a raw work item in place.
+///
+/// # Safety
+///
+/// `work` must be valid for writes and not queued or running.
+pub(crate) unsafe fn init_raw_work(work: *mut bindings::work_struct, func: RawWorkFn) {
+    let key = kernel::static_lock_class!();
+    // SAFETY: `work` is writable and idle per the safety requirements; the name and the lock class
+    // key are static.
+    unsafe {
+        bindings::init_work_with_key(
+            work,
+            Some(func),
+            false,
+            c"rpadata_job".as_char_ptr(),
+            key.as_ptr(),
+        )
+    };
+}
+
+/// An owned `T` behind a pointer that readers load under RCU and writers replace.
+///
+/// The Rust form of `rcu_assign_pointer()`/`rcu_dereference()` + `synchronize_rcu()`: C padata
+/// replaces its `parallel_data` this way; rpadata replaces the usable-CPU snapshot of an instance.
+///
+/// # Invariants
+///
+/// `ptr` always holds a pointer from `KBox::into_raw` that this value owns. A pointer removed by
+/// [`RcuBox::replace`] is freed only after a grace period.
+pub(crate) struct RcuBox<T> {
+    ptr: Atomic<*mut T>,
+}
+
+// SAFETY: Owns a `T`; it is handed to readers on any thread (`T: Sync`) and dropped on any thread
+// (`T: Send`).
+unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
+
+// SAFETY: Shared access hands out `&T` (needs `T: Sync`) and replaces `T` (needs `T: Send`).
+unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
+
+impl<T> RcuBox<T> {
+    /// Takes ownership of `value`.
+    pub(crate) fn new(value: KBox<T>) -> Self {
+        // INVARIANT: The pointer comes from `KBox::into_raw`.
+        Self {
+            ptr: Atomic::new(KBox::into_raw(value)),
+        }
+    }
+
+    /// The current value, valid while the RCU read lock `_guard` is held.
+    pub(crate) fn read<'a>(&'a self, _guard: &'a rcu::Guard) -> &'a T {
+        let p = self.ptr.load(Acquire);
+        // SAFETY: By the type invariant `p` is a live `KBox` allocation; a replaced one is freed
+        // only after a grace period, and the caller is inside an RCU read-side critical section
+        // for the whole lifetime of the reference.
+        unsafe { &*p }
+    }
+
+    /// Replaces the value; returns after every reader of the old one is gone, and frees it.
+    ///
+    /// Sleeps (`synchronize_rcu()`).
+    pub(crate) fn replace(&self, value: KBox<T>) {
+        // INVARIANT: The new pointer comes from `KBox::into_raw`.
+        let old = self.ptr.xchg(KBox::into_raw(value), Full);
+        // SAFETY: No preconditions beyond process context, which callers provide.
+        unsafe { bindings::synchronize_rcu() };
+        // SAFETY: `old` came from `KBox::into_raw` (type invariant), no other writer got it (the
+        // exchange is atomic) and no reader uses it after the grace period.
+        drop(unsafe { KBox::from_raw(old) });
+    }
+}
+
+impl<T> Drop for RcuBox<T> {
+    fn drop(&mut self) {
+        // SAFETY: We have exclusive access, so no reader exists; the pointer came from
+        // `KBox::into_raw` (type invariant).
+        drop(unsafe { KBox::from_raw(*self.ptr.get_mut()) });
+    }
+}

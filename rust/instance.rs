@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Instances: a pair of workqueues, the user and usable cpumasks, and the shells using them.
+//!
+//! Replaces `struct padata_instance`, `padata_alloc()`, `padata_free()` and
+//! `padata_set_cpumask()` of kernel/padata.c. Where C padata replaces a whole `parallel_data` per
+//! shell under RCU when a mask changes, rpadata replaces only the usable-CPU snapshot: jobs carry
+//! their CPUs with them and each shell keeps its reorder list and serial queues, so a change has
+//! nothing to migrate and cannot lose or reorder a job — and submissions racing with it never see
+//! C padata's `-EBUSY`.
+
+use crate::{
+    cpumask::{self, MaskType, Usable},
+    ffi::{self, CpusReadGuard, RcuBox, SysfsDir, Workqueue, WqKind},
+    inflight::InFlight,
+    params,
+    shell::{Shell, ShellCore},
+};
+use kernel::{
+    cpumask::{Cpumask, CpumaskVar},
+    new_mutex,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, Mutex,
+    },
+};
+
+/// Longest instance name: `<name>_parallel` must fit a workqueue name (31 characters).
+pub(crate) const NAME_MAX: usize = 22;
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `registry_init()` in module init, before any other use.
+    unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry::new();
+}
+
+/// Every live instance, and the sysfs root they live under.
+pub(crate) struct Registry {
+    root: Option<SysfsDir>,
+    instances: KVec<Arc<InstanceCore>>,
+}
+
+impl Registry {
+    const fn new() -> Self {
+        Self {
+            root: None,
+            instances: KVec::new(),
+        }
+    }
+}
+
+/// Sets up the registry and `/sys/kernel/rpadata`; undone by [`registry_exit`].
+///
+/// # Safety
+///
+/// Must be called exactly once, from module init, before anything else in this file.
+pub(crate) unsafe fn registry_init() -> Result {
+    // SAFETY: Called once, first (safety requirements).
+    unsafe { REGISTRY.init() };
+    REGISTRY.lock().root = Some(SysfsDir::new_in_kernel(c"rpadata")?);
+    Ok(())
+}
+
+/// Removes `/sys/kernel/rpadata`. Every instance is gone by then: users of the C ABI hold a
+/// reference on the module, and in-module users free theirs first.
+pub(crate) fn registry_exit() {
+    let mut r = REGISTRY.lock();
+    kernel::warn_on!(!r.instances.is_empty());
+    r.root = None;
+}
+
+/// Whether `name` is a valid instance name: 1 to [`NAME_MAX`] characters from `[A-Za-z0-9_.-]`,
+/// not starting with a dot (it names a sysfs directory and two workqueues).
+fn valid_name(name: &CStr) -> bool {
+    let b = name.to_bytes();
+    !b.is_empty()
+        && b.len() <= NAME_MAX
+        && b[0] != b'.'
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
+}
+
+/// The masks a user asked for.
+///
+/// Boxed, because a `Cpumask` is pinned (it may be shared with C) and lock guards only give
+/// mutable access to movable data.
+struct UserMasks {
+    parallel: KBox<CpumaskVar>,
+    serial: KBox<CpumaskVar>,
+}
+
+/// An instance, shared by its handle and its shells.
+#[pin_data]
+pub(crate) struct InstanceCore {
+    name: CString,
+    /// Queues owned by the `Instance` handle; see [`InstanceCore::parallel_wq`].
+    parallel_wq: *const Workqueue,
+    serial_wq: *const Workqueue,
+    #[pin]
+    user: Mutex<UserMasks>,
+    /// Read on the submission path under RCU; replaced under `user`'s lock.
+    pub(crate) usable: RcuBox<Usable>,
+    max_in_flight: u32,
+    next_shell_id: Atomic<u32>,
+    #[pin]
+    shells: Mutex<KVec<Arc<ShellCore>>>,
+    #[pin]
+    pub(crate) in_flight: InFlight,
+    _dir: SysfsDir,
+}
+
+// SAFETY: The workqueue pointers are only dereferenced by users counted in `in_flight`, which the
+// owning `Instance` drains before destroying the queues; the rest is `Send`.
+unsafe impl Send for InstanceCore {}
+
+// SAFETY: As for `Send`; shared access goes through locks, atomics and RCU.
+unsafe impl Sync for InstanceCore {}
+
+impl InstanceCore {
+    /// The name given at allocation.
+    pub(crate) fn name(&self) -> &CStr {
+        &self.name
+    }
+
+    /// The per-instance limit of jobs in flight.
+    pub(crate) fn max_in_flight(&self) -> u32 {
+        self.max_in_flight
+    }
+
+    /// The parallel workqueue. Only for callers counted in `in_flight`.
+    pub(crate) fn parallel_wq(&self) -> &Workqueue {
+        // SAFETY: The queue lives in the `Instance` handle, which waits for `in_flight` to drain
+        // before it destroys it; callers are counted there.
+        unsafe { &*self.parallel_wq }
+    }
+
+    /// The serial workqueue. Only for callers counted in `in_flight`.
+    pub(crate) fn serial_wq(&self) -> &Workqueue {
+        // SAFETY: As for `parallel_wq`.
+        unsafe { &*self.serial_wq }
+    }
+
+    /// Whether jobs can be submitted now.
+    pub(crate) fn is_valid(&self) -> bool {
+        !self.in_flight.is_closed() && self.usable.read(&kernel::sync::rcu::read_lock()).is_valid()
+    }
+
+    /// Recomputes the usable masks from the user masks and the online CPUs.
+    ///
+    /// The caller holds the CPU hotplug lock (taken before the instance lock, always) or is a
+    /// hotplug callback.
+    fn refresh_usable(&self, user: &UserMasks) -> Result {
+        let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
+        self.usable.replace(KBox::new(usable, GFP_KERNEL)?);
+        Ok(())
+    }
+
+    /// Replaces one user mask. An empty mask is refused with `EINVAL` and changes nothing; a mask
+    /// without an online CPU is accepted and makes the instance invalid until one comes online.
+    pub(crate) fn set_cpumask(&self, which: MaskType, mask: &Cpumask) -> Result {
+        if cpumask::is_empty(mask) {
+            return Err(EINVAL);
+        }
+        let new = KBox::new(cpumask::clone_mask(mask)?, GFP_KERNEL)?;
+        let _cpus = CpusReadGuard::new();
+        let mut user = self.user.lock();
+        let old = match which {
+            MaskType::Parallel => core::mem::replace(&mut user.parallel, new),
+            MaskType::Serial => core::mem::replace(&mut user.serial, new),
+        };
+        if let Err(e) = self.refresh_usable(&user) {
+            match which {
+                MaskType::Parallel => user.parallel = old,
+                MaskType::Serial => user.serial = old,
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// A copy of one user mask.
+    pub(crate) fn user_mask(&self, which: MaskType) -> Result<CpumaskVar> {
+        let user = self.user.lock();
+        cpumask::clone_mask(match which {
+            MaskType::Parallel => &user.parallel,
+            MaskType::Serial => &user.serial,
+        })
+    }
+
+    /// Forgets a freed shell.
+    pub(crate) fn remove_shell(&self, shell: &Arc<ShellCore>) {
+        self.shells.lock().retain(|s| !Arc::ptr_eq(s, shell));
+    }
+}
+
+/// Options for [`Instance::new_with`].
+#[derive(Clone, Copy, Debug)]
+pub struct InstanceOptions {
+    /// Jobs in flight before `do_parallel` runs parallel callbacks in the submitter (default: the
+    /// `max_in_flight` module parameter).
+    pub max_in_flight: u32,
+}
+
+impl Default for InstanceOptions {
+    fn default() -> Self {
+        Self {
+            max_in_flight: params::Params::from_module().map_or(1000, |p| p.max_in_flight),
+        }
+    }
+}
+
+/// An rpadata instance: its own parallel and serial workqueues, cpumasks, and shells.
+///
+/// Dropping it sleeps until every job submitted through any of its shells has been serialized,
+/// then destroys its workqueues; shells still held afterwards refuse new jobs with `EINVAL`.
+pub struct Instance {
+    core: Arc<InstanceCore>,
+    // Declared after `core`, so that they are destroyed after `drop` drained the instance; boxed
+    // so that the pointers in `core` stay valid.
+    _parallel_wq: KBox<Workqueue>,
+    _serial_wq: KBox<Workqueue>,
+}
+
+impl Instance {
+    /// Allocates an instance called `name` with default options.
+    ///
+    /// Errors: `EINVAL` for a bad name, `EEXIST` if the name is in use, `ENOMEM`.
+    pub fn new(name: &CStr) -> Result<Self> {
+        Self::new_with(name, InstanceOptions::default())
+    }
+
+    /// Allocates an instance called `name`.
+    pub fn new_with(name: &CStr, opts: InstanceOptions) -> Result<Self> {
+        if !valid_name(name) || !params::MAX_IN_FLIGHT.contains(&opts.max_in_flight) {
+            return Err(EINVAL);
+        }
+        let parallel_wq = KBox::new(
+            Workqueue::new(name, c"_parallel", WqKind::Parallel)?,
+            GFP_KERNEL,
+        )?;
+        let serial_wq = KBox::new(
+            Workqueue::new(name, c"_serial", WqKind::Serial)?,
+            GFP_KERNEL,
+        )?;
+        let (pwq, swq): (*const Workqueue, *const Workqueue) = (&*parallel_wq, &*serial_wq);
+        let user = UserMasks {
+            parallel: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
+            serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
+        };
+        let _cpus = CpusReadGuard::new();
+        let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
+
+        let mut reg = REGISTRY.lock();
+        if reg.instances.iter().any(|i| i.name() == name) {
+            return Err(EEXIST);
+        }
+        let root = reg.root.as_ref().ok_or(ENODEV)?;
+        let dir = root.new_child(name)?;
+        let core = Arc::pin_init(
+            try_pin_init!(InstanceCore {
+                name: CString::try_from(name)?,
+                parallel_wq: pwq,
+                serial_wq: swq,
+                user <- new_mutex!(user, "rpadata_instance_masks"),
+                usable: RcuBox::new(KBox::new(usable, GFP_KERNEL)?),
+                max_in_flight: opts.max_in_flight,
+                next_shell_id: Atomic::new(0),
+                shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),
+                in_flight <- InFlight::new(),
+                _dir: dir,
+            }),
+            GFP_KERNEL,
+        )?;
+        reg.instances.push(core.clone(), GFP_KERNEL)?;
+        Ok(Self {
+            core,
+            _parallel_wq: parallel_wq,
+            _serial_wq: serial_wq,
+        })
+    }
+
+    pub(crate) fn core(&self) -> &Arc<InstanceCore> {
+        &self.core
+    }
+
+    /// Allocates a shell: an independent ordered stream of jobs.
+    pub fn new_shell(&self) -> Result<Shell> {
+        let id = self.core.next_shell_id.fetch_add(1, Relaxed);
+        let shell = ShellCore::new(self.core.clone(), id)?;
+        self.core.shells.lock().push(shell.clone(), GFP_KERNEL)?;
+        Ok(Shell::new(shell))
+    }
+
+    /// Replaces the user-supplied parallel or serial cpumask (see `set_cpumask` in
+    /// Documentation/rpadata.rst). Jobs in flight keep their CPUs and their order.
+    ///
+    /// Errors: `EINVAL` for an empty mask (nothing changes), `ENOMEM`.
+    pub fn set_cpumask(&self, which: MaskType, mask: &Cpumask) -> Result {
+        self.core.set_cpumask(which, mask)
+    }
+
+    /// Whether `do_parallel` can succeed now: both usable masks have an online CPU.
+    pub fn is_valid(&self) -> bool {
+        self.core.is_valid()
+    }
+
+    /// The instance's name.
+    pub fn name(&self) -> &CStr {
+        self.core.name()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        {
+            REGISTRY
+                .lock()
+                .instances
+                .retain(|i| !Arc::ptr_eq(i, &self.core));
+        }
+        // Every job of every shell is serialized once this returns; the workqueues (dropped
+        // next) are drained by `destroy_workqueue()`.
+        self.core.in_flight.close_and_wait();
+    }
+}

@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Jobs: the header the engine works on, and the safe Rust job type built on it.
+//!
+//! Replaces `struct padata_priv` of kernel/padata.c. Every job, whether a C caller embeds a
+//! `struct rpadata_priv` in its own structure or a Rust caller uses [`JobBox`], starts with the same
+//! [`JobHeader`], so one engine serves both. The header embeds the job's work item, so submitting a
+//! job never allocates and there is no pool of work items to run out of (C padata's fallback when
+//! its pool was empty ran `->parallel` inline with BHs enabled).
+//!
+//! This file and `ffi.rs` are the only places that turn raw job pointers into references.
+
+use crate::shell::ShellCore;
+use core::{
+    marker::PhantomData,
+    mem::offset_of,
+    ops::{Deref, DerefMut},
+    ptr::NonNull,
+};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::atomic::{Atomic, Full, Relaxed, Release},
+    types::Opaque,
+};
+
+/// `state` of a job that is not in the engine: never submitted (the caller zeroes the header) or
+/// back with its owner since its serial callback started.
+pub(crate) const STATE_IDLE: u32 = 0;
+/// `state` of a job between submission and `do_serial`.
+pub(crate) const STATE_PARALLEL: u32 = 0x5250_0001;
+/// `state` of a job claimed by `do_serial`, before it is parked in its shell's reorder list.
+pub(crate) const STATE_SERIAL: u32 = 0x5250_0002;
+/// `state` of a job parked in its shell's reorder list (set under the reorder lock), until its
+/// serial callback starts.
+pub(crate) const STATE_READY: u32 = 0x5250_0003;
+
+/// A job callback as C sees it.
+pub(crate) type JobFn = unsafe extern "C" fn(*mut JobHeader);
+
+/// The engine's view of a job: `struct rpadata_priv` of `include/rpadata.h`, field for field.
+///
+/// The fields before `parallel` are private to the engine.
+#[repr(C)]
+pub(crate) struct JobHeader {
+    work: Opaque<bindings::work_struct>,
+    next: *mut JobHeader,
+    shell: *const ShellCore,
+    seq: u32,
+    cb_cpu: i32,
+    state: Atomic<u32>,
+    /// Called once with BHs disabled on a CPU of the parallel mask.
+    pub(crate) parallel: Option<JobFn>,
+    /// Called once with BHs disabled on the callback CPU, in submission order.
+    pub(crate) serial: Option<JobFn>,
+}
+
+/// Byte offsets of the fields of [`JobHeader`], in declaration order, then its size; compared with
+/// the C definition (`rpadata_priv_layout` in shim.c) when the module loads.
+pub(crate) const LAYOUT: [usize; 9] = [
+    offset_of!(JobHeader, work),
+    offset_of!(JobHeader, next),
+    offset_of!(JobHeader, shell),
+    offset_of!(JobHeader, seq),
+    offset_of!(JobHeader, cb_cpu),
+    offset_of!(JobHeader, state),
+    offset_of!(JobHeader, parallel),
+    offset_of!(JobHeader, serial),
+    core::mem::size_of::<JobHeader>(),
+];
+
+/// Refuses to load when `struct rpadata_priv` in `include/rpadata.h` and [`JobHeader`] disagree.
+pub(crate) fn check_c_layout() -> Result {
+    let c = crate::ffi::c_priv_layout();
+    if c != LAYOUT {
+        pr_err!(
+            "struct rpadata_priv layout mismatch: C {:?}, Rust {:?}\n",
+            c,
+            LAYOUT
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+impl JobHeader {
+    /// A header for a job that has not been submitted, with the given callbacks.
+    pub(crate) fn new(parallel: JobFn, serial: JobFn) -> Self {
+        Self {
+            work: Opaque::zeroed(),
+            next: core::ptr::null_mut(),
+            shell: core::ptr::null(),
+            seq: 0,
+            cb_cpu: 0,
+            state: Atomic::new(STATE_IDLE),
+            parallel: Some(parallel),
+            serial: Some(serial),
+        }
+    }
+}
+
+/// A job that is in the engine.
+///
+/// # Invariants
+///
+/// `self.0` points to a [`JobHeader`] whose owner handed it to the engine (`state` is not
+/// [`STATE_IDLE`]) and keeps the memory valid until the engine calls its serial callback. Its
+/// `parallel` and `serial` callbacks are non-NULL. At most one `JobRef` to a job exists at a time:
+/// whoever holds it (a list, a work item, a callback in progress) owns the job for the engine.
+pub(crate) struct JobRef(NonNull<JobHeader>);
+
+// SAFETY: A job may be handed between CPUs; its owner promised it stays valid until its serial
+// callback, wherever that runs.
+unsafe impl Send for JobRef {}
+
+impl JobRef {
+    /// Takes a job from its owner for submission.
+    ///
+    /// Fails with `EINVAL` when a callback is missing or the job is already in the engine; the job
+    /// is then left as it was.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be valid for reads and writes and stay so until its serial callback is called,
+    /// and nothing but the engine may touch its private fields meanwhile.
+    pub(crate) unsafe fn submit(job: NonNull<JobHeader>) -> Result<Self> {
+        let p = job.as_ptr();
+        // SAFETY: `p` is valid per the safety requirements; the callbacks are never written by the
+        // engine.
+        let (parallel, serial) = unsafe { ((*p).parallel, (*p).serial) };
+        if parallel.is_none() || serial.is_none() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `p` is valid; `state` is only accessed atomically.
+        let state = unsafe { &(*p).state };
+        if state.cmpxchg(STATE_IDLE, STATE_PARALLEL, Full).is_err() {
+            // Already in flight. Not `EBUSY`, which padata callers read as "retry later".
+            return Err(EINVAL);
+        }
+        // INVARIANT: The job is valid until its serial callback (safety requirements), its state
+        // is no longer idle and its callbacks are set; we claimed it with the exchange above.
+        Ok(Self(job))
+    }
+
+    /// Claims a job whose owner called `do_serial` on it.
+    ///
+    /// Returns `None`, touching nothing else, if the job is not in its parallel phase: never
+    /// submitted, already handed to `do_serial`, or already serialized.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be valid for reads. If it is in its parallel phase, the caller must be its
+    /// owner for the engine (the parallel callback, or whoever it passed the job to).
+    pub(crate) unsafe fn from_do_serial(job: NonNull<JobHeader>) -> Option<Self> {
+        // SAFETY: `job` is valid for reads; `state` is only accessed atomically.
+        let state = unsafe { &(*job.as_ptr()).state };
+        state.cmpxchg(STATE_PARALLEL, STATE_SERIAL, Full).ok()?;
+        // INVARIANT: The job was in the engine (parallel state) and the exchange made us its only
+        // claimant.
+        Some(Self(job))
+    }
+
+    /// Gives a job whose submission failed back to its owner, idle and as it was.
+    pub(crate) fn abort(self) {
+        let p = self.ptr();
+        core::mem::forget(self);
+        // SAFETY: We own the job; after this store it belongs to its owner again.
+        unsafe { (*p).state.store(STATE_IDLE, Release) };
+    }
+
+    /// Recovers the job from its work item.
+    ///
+    /// # Safety
+    ///
+    /// `work` must be the work item of a job queued by [`JobRef::queue_parallel`], which is
+    /// handing ownership to its work function.
+    pub(crate) unsafe fn from_work(work: *mut bindings::work_struct) -> Self {
+        // CAST: `work` is the first field of the `repr(C)` `JobHeader` and `Opaque` is
+        // `repr(transparent)`, so both have the same address.
+        let p = work.cast::<JobHeader>();
+        // INVARIANT: The queued job was in the engine and the work item owned it.
+        // SAFETY: `p` is non-NULL, derived from a valid work item.
+        Self(unsafe { NonNull::new_unchecked(p) })
+    }
+
+    fn ptr(&self) -> *mut JobHeader {
+        self.0.as_ptr()
+    }
+
+    /// Fills in the engine's fields at submission. `shell` is a reference the job keeps until it
+    /// is serialized (see [`JobRef::take_shell`]).
+    pub(crate) fn set_route(&mut self, shell: *const ShellCore, seq: u32, cb_cpu: u32) {
+        let p = self.ptr();
+        // SAFETY: We own the job (type invariant) and nobody else reads these fields before the
+        // job is published under a lock or queued.
+        unsafe {
+            (*p).shell = shell;
+            (*p).seq = seq;
+            (*p).cb_cpu = cb_cpu as i32;
+        }
+    }
+
+    /// The shell reference stored by [`JobRef::set_route`].
+    pub(crate) fn shell(&self) -> *const ShellCore {
+        // SAFETY: We own the job (type invariant); `shell` was written before it was published.
+        unsafe { (*self.ptr()).shell }
+    }
+
+    /// The callback CPU of the job.
+    pub(crate) fn cb_cpu(&self) -> u32 {
+        // SAFETY: As for `shell`; written from a `u32` by `set_route`.
+        unsafe { (*self.ptr()).cb_cpu as u32 }
+    }
+
+    /// Queues the job's parallel work on `cpu`; the work function gets the job back with
+    /// [`JobRef::from_work`].
+    pub(crate) fn queue_parallel(
+        self,
+        wq: &crate::ffi::Workqueue,
+        cpu: u32,
+        func: crate::ffi::RawWorkFn,
+    ) {
+        let work = Opaque::cast_into(
+            // SAFETY: The job is valid (type invariant).
+            unsafe { &raw const (*self.ptr()).work },
+        );
+        // SAFETY: We own the job, so its work item is idle; it stays valid until its function
+        // runs, which takes over our ownership (we forget `self` below).
+        unsafe { crate::ffi::init_raw_work(work, func) };
+        // SAFETY: `work` was just initialised; the job stays valid until its serial callback, which
+        // cannot happen before the work function ran.
+        let queued = unsafe { wq.queue_raw_on(cpu, work) };
+        // A job owned by us cannot already be pending.
+        debug_assert!(queued);
+        core::mem::forget(self);
+    }
+
+    /// Runs the job's parallel callback. Ownership passes to the callback, which must hand the job
+    /// to `do_serial` (now or later).
+    pub(crate) fn run_parallel(self) {
+        let p = self.ptr();
+        // SAFETY: Callbacks are non-NULL (type invariant) and never written by the engine.
+        let f = unsafe { (*p).parallel };
+        core::mem::forget(self);
+        if let Some(f) = f {
+            // SAFETY: The callback gets the job it was submitted with; ownership passes to it.
+            unsafe { f(p) };
+        }
+    }
+
+    /// Returns the job to its owner through its serial callback.
+    ///
+    /// The job's memory may be freed or reused by the callback, so this consumes the reference.
+    pub(crate) fn run_serial(self) {
+        let p = self.ptr();
+        // SAFETY: As in `run_parallel`.
+        let f = unsafe { (*p).serial };
+        // SAFETY: We own the job; after this store it is idle again and may be resubmitted by its
+        // owner from the callback.
+        unsafe { (*p).state.store(STATE_IDLE, Relaxed) };
+        core::mem::forget(self);
+        if let Some(f) = f {
+            // SAFETY: The callback gets its job back; the engine does not touch it afterwards.
+            unsafe { f(p) };
+        }
+    }
+}
+
+impl Drop for JobRef {
+    fn drop(&mut self) {
+        // A job is always passed on (queued, listed, handed to a callback); dropping its reference
+        // would stall its shell forever.
+        kernel::warn_on!(true);
+    }
+}
+
+/// A FIFO of jobs linked through their headers: no allocation on any path.
+///
+/// # Invariants
+///
+/// `head` and `tail` are both NULL, or `head` is the first of a chain of jobs linked through
+/// `next` that ends at `tail` (whose `next` is NULL). The list owns each job on it (it holds the
+/// job's [`JobRef`]).
+pub(crate) struct JobList {
+    head: *mut JobHeader,
+    tail: *mut JobHeader,
+}
+
+// SAFETY: The list owns its jobs, which are `Send`.
+unsafe impl Send for JobList {}
+
+impl JobList {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+        }
+    }
+
+    /// Whether the list is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Appends a job.
+    pub(crate) fn push_back(&mut self, job: JobRef) {
+        let p = job.ptr();
+        core::mem::forget(job);
+        // SAFETY: We own `p` now (we took its `JobRef`); link fields are only touched by the list
+        // that owns the job.
+        unsafe { (*p).next = core::ptr::null_mut() };
+        if self.tail.is_null() {
+            self.head = p;
+        } else {
+            // SAFETY: `tail` is a job owned by this list (type invariant).
+            unsafe { (*self.tail).next = p };
+        }
+        // INVARIANT: `p` ends the chain and is owned by the list.
+        self.tail = p;
+    }
+
+    /// Removes and returns the first job.
+    pub(crate) fn pop_front(&mut self) -> Option<JobRef> {
+        let p = NonNull::new(self.head)?;
+        // SAFETY: `p` is owned by this list (type invariant).
+        let next = unsafe { (*p.as_ptr()).next };
+        self.head = next;
+        if next.is_null() {
+            self.tail = core::ptr::null_mut();
+        }
+        // INVARIANT: The job left the list, which gives its ownership to the returned `JobRef`.
+        Some(JobRef(p))
+    }
+
+    /// Takes every job, leaving the list empty.
+    pub(crate) fn take_all(&mut self) -> Self {
+        core::mem::replace(self, Self::new())
+    }
+}
+
+/// The jobs of a shell in submission order, from submission until they are passed on to serial
+/// queues: C padata's per-CPU reorder lists, made one list because submission order is all that
+/// matters and a list needs no sequence-number arithmetic (which wrapped into deadlocks in C).
+///
+/// Jobs are linked at submission while someone else owns them for their parallel phase; the list
+/// takes ownership of a job when it is parked by `do_serial`, and gives it up in order.
+///
+/// # Invariants
+///
+/// `head` and `tail` are both NULL, or `head` is the first of a chain of jobs in the engine linked
+/// through `next` that ends at `tail`. A job whose state is [`STATE_READY`] is owned by this list;
+/// the others are owned by whoever runs their parallel phase, who does not touch `next`. Callers
+/// serialise access (the shell's reorder lock).
+pub(crate) struct ReorderList {
+    head: *mut JobHeader,
+    tail: *mut JobHeader,
+}
+
+// SAFETY: Jobs are `Send`; the list is only used under its shell's lock.
+unsafe impl Send for ReorderList {}
+
+impl ReorderList {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+        }
+    }
+
+    /// Links a newly submitted job at the end; its submitter keeps ownership.
+    pub(crate) fn link(&mut self, job: &JobRef) {
+        let p = job.ptr();
+        // SAFETY: The job is valid (`JobRef` invariant); its `next` belongs to this list.
+        unsafe { (*p).next = core::ptr::null_mut() };
+        if self.tail.is_null() {
+            self.head = p;
+        } else {
+            // SAFETY: `tail` is a job in the engine on this list (type invariant).
+            unsafe { (*self.tail).next = p };
+        }
+        // INVARIANT: `p` ends the chain.
+        self.tail = p;
+    }
+
+    /// Takes ownership of a job that `do_serial` was called for; it must be linked on this list.
+    pub(crate) fn park(&mut self, job: JobRef) {
+        let p = job.ptr();
+        core::mem::forget(job);
+        // INVARIANT: The list owns the job from this store on; it is linked (caller's promise,
+        // upheld by `do_serial`, which parks a job on the shell it was submitted to).
+        // SAFETY: The job is valid and ours.
+        unsafe { (*p).state.store(STATE_READY, Relaxed) };
+    }
+
+    /// Removes and returns the first job if it is parked; `None` if the list is empty or its first
+    /// job is still in its parallel phase.
+    pub(crate) fn pop_ready(&mut self) -> Option<JobRef> {
+        let p = NonNull::new(self.head)?;
+        // SAFETY: `p` is a job in the engine (type invariant); `state` is atomic.
+        if unsafe { (*p.as_ptr()).state.load(Relaxed) } != STATE_READY {
+            return None;
+        }
+        // SAFETY: `p` is owned by this list, being ready.
+        let next = unsafe { (*p.as_ptr()).next };
+        self.head = next;
+        if next.is_null() {
+            self.tail = core::ptr::null_mut();
+        }
+        // INVARIANT: The job left the list, giving its ownership to the returned `JobRef`.
+        Some(JobRef(p))
+    }
+}
+
+impl Iterator for JobList {
+    type Item = JobRef;
+
+    fn next(&mut self) -> Option<JobRef> {
+        self.pop_front()
+    }
+}
+
+impl Drop for JobList {
+    fn drop(&mut self) {
+        // Lists are drained by the engine before they go; losing a job would stall its shell.
+        kernel::warn_on!(!self.is_empty());
+    }
+}
+
+/// A job with a Rust payload: what [`Job`] implementors submit.
+///
+/// `repr(C)` with the header first, so that a `*mut JobHeader` the engine hands back is also a
+/// pointer to the node.
+#[repr(C)]
+pub(crate) struct JobNode<J> {
+    header: JobHeader,
+    data: J,
+}
+
+/// A serialized job written in Rust.
+///
+/// The engine takes the job on submission ([`crate::Shell::do_parallel`]), gives it to
+/// [`Job::parallel`] on a CPU of the parallel mask, and back to its owner in [`Job::serial`], in
+/// submission order, on the callback CPU. Both run with BHs disabled and must not sleep.
+pub trait Job: Send + Sized + 'static {
+    /// The parallel phase. Ends when `job` is handed to serialization: by calling
+    /// [`Pending::serial`] or by dropping it, now or later, from any context.
+    fn parallel(job: Pending<Self>);
+
+    /// The serial phase; ownership comes back to the caller, who may resubmit or drop the job.
+    fn serial(job: JobBox<Self>);
+}
+
+/// An allocated, idle job with a payload of type `J`.
+///
+/// # Invariants
+///
+/// `self.0` is a `KBox` allocation of a [`JobNode<J>`] whose header's callbacks are the
+/// trampolines for `J`, and the job is not in the engine.
+pub struct JobBox<J: Job>(NonNull<JobNode<J>>);
+
+// SAFETY: Owns a `JobNode<J>`, which is `Send` when `J` is.
+unsafe impl<J: Job> Send for JobBox<J> {}
+
+// SAFETY: Shared access only gives `&J`.
+unsafe impl<J: Job + Sync> Sync for JobBox<J> {}
+
+impl<J: Job> JobBox<J> {
+    /// Allocates a job holding `data`.
+    pub fn new(data: J, flags: kernel::alloc::Flags) -> Result<Self> {
+        let node = KBox::new(
+            JobNode {
+                header: JobHeader::new(parallel_trampoline::<J>, serial_trampoline::<J>),
+                data,
+            },
+            flags,
+        )?;
+        // INVARIANT: A fresh `KBox` allocation with the trampolines for `J`; not submitted.
+        // SAFETY: `KBox::into_raw` never returns NULL.
+        Ok(Self(unsafe {
+            NonNull::new_unchecked(KBox::into_raw(node))
+        }))
+    }
+
+    /// Consumes the box and returns the payload.
+    pub fn into_inner(self) -> J {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `p` is our `KBox` allocation (type invariant), given up by `forget` above.
+        let node = unsafe { KBox::from_raw(p) };
+        KBox::into_inner(node).data
+    }
+
+    /// Hands the job to the engine: its header, which the engine owns until the serial callback.
+    pub(crate) fn into_header(self) -> NonNull<JobHeader> {
+        let p = self.0.cast::<JobHeader>();
+        core::mem::forget(self);
+        p
+    }
+
+    /// Takes back a job from its header.
+    ///
+    /// # Safety
+    ///
+    /// `p` must come from [`JobBox::into_header`] for the same `J`, and the caller must own it.
+    pub(crate) unsafe fn from_header(p: NonNull<JobHeader>) -> Self {
+        // INVARIANT: Per the safety requirements.
+        Self(p.cast())
+    }
+}
+
+impl<J: Job> Deref for JobBox<J> {
+    type Target = J;
+
+    fn deref(&self) -> &J {
+        // SAFETY: The allocation is live and owned by `self` (type invariant).
+        unsafe { &(*self.0.as_ptr()).data }
+    }
+}
+
+impl<J: Job> DerefMut for JobBox<J> {
+    fn deref_mut(&mut self) -> &mut J {
+        // SAFETY: As for `deref`; `&mut self` gives exclusive access.
+        unsafe { &mut (*self.0.as_ptr()).data }
+    }
+}
+
+impl<J: Job> Drop for JobBox<J> {
+    fn drop(&mut self) {
+        // SAFETY: The allocation is ours (type invariant) and not in the engine.
+        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// A job in its parallel phase, owned by whoever holds this value.
+///
+/// Dropping it, or calling [`Pending::serial`], hands the job to serialization; a job can therefore
+/// neither be lost nor serialized twice.
+///
+/// # Invariants
+///
+/// `self.0` is a job in its parallel phase, submitted as a [`JobBox<J>`], owned by this value.
+pub struct Pending<J: Job> {
+    node: NonNull<JobNode<J>>,
+    _p: PhantomData<J>,
+}
+
+// SAFETY: Owns the job, whose payload is `Send`; `do_serial` may be called from any thread.
+unsafe impl<J: Job> Send for Pending<J> {}
+
+impl<J: Job> Pending<J> {
+    /// Hands the job to serialization (`do_serial`).
+    pub fn serial(self) {}
+}
+
+impl<J: Job> Deref for Pending<J> {
+    type Target = J;
+
+    fn deref(&self) -> &J {
+        // SAFETY: We own the live job (type invariant).
+        unsafe { &(*self.node.as_ptr()).data }
+    }
+}
+
+impl<J: Job> DerefMut for Pending<J> {
+    fn deref_mut(&mut self) -> &mut J {
+        // SAFETY: As for `deref`, exclusively.
+        unsafe { &mut (*self.node.as_ptr()).data }
+    }
+}
+
+impl<J: Job> Drop for Pending<J> {
+    fn drop(&mut self) {
+        // SAFETY: The job is in its parallel phase and we own it (type invariant).
+        let job = unsafe { JobRef::from_do_serial(self.node.cast()) };
+        // Always `Some`: only `Pending` moves a Rust job out of its parallel phase.
+        if let Some(job) = job {
+            crate::shell::do_serial(job);
+        }
+    }
+}
+
+/// The parallel callback of every Rust job of payload type `J`.
+///
+/// # Safety
+///
+/// `p` must be the header of a [`JobNode<J>`] in its parallel phase, owned by the caller.
+unsafe extern "C" fn parallel_trampoline<J: Job>(p: *mut JobHeader) {
+    // INVARIANT: Per the safety requirements, ownership passes to the `Pending`.
+    let job = Pending::<J> {
+        // SAFETY: `p` is not NULL per the safety requirements.
+        node: unsafe { NonNull::new_unchecked(p.cast()) },
+        _p: PhantomData,
+    };
+    J::parallel(job);
+}
+
+/// The serial callback of every Rust job of payload type `J`.
+///
+/// # Safety
+///
+/// `p` must be the header of a [`JobNode<J>`] that the engine is handing back to its owner.
+unsafe extern "C" fn serial_trampoline<J: Job>(p: *mut JobHeader) {
+    // SAFETY: `p` came from `JobBox::<J>::into_header` and ownership comes back with this call.
+    let job = unsafe { JobBox::<J>::from_header(NonNull::new_unchecked(p)) };
+    J::serial(job);
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module parameters and their validation.
+//!
+//! Module parameters in 7.2 are read-only integers parsed by the kernel's generic integer parser,
+//! which checks the type's range but nothing else. rpadata checks each value once, when the module
+//! is loaded, and refuses to load with `-EINVAL` and a message naming the parameter and the range it
+//! accepts, so that a typo never produces a half-working module.
+
+use core::ops::RangeInclusive;
+use kernel::prelude::*;
+
+/// Values accepted for `max_in_flight`.
+pub(crate) const MAX_IN_FLIGHT: RangeInclusive<u32> = 1..=1 << 20;
+
+/// The validated module parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Params {
+    /// Default per-instance limit of serialized jobs in flight.
+    pub(crate) max_in_flight: u32,
+}
+
+impl Params {
+    /// Validates the parameters given at `insmod` time.
+    pub(crate) fn from_module() -> Result<Self> {
+        Self::new(*crate::module_parameters::max_in_flight.value())
+    }
+
+    /// Validates raw parameter values, logging which one is wrong.
+    pub(crate) fn new(max_in_flight: u32) -> Result<Self> {
+        if !MAX_IN_FLIGHT.contains(&max_in_flight) {
+            pr_err!(
+                "max_in_flight={} is out of range ({}..={})\n",
+                max_in_flight,
+                MAX_IN_FLIGHT.start(),
+                MAX_IN_FLIGHT.end()
+            );
+            return Err(EINVAL);
+        }
+        Ok(Self { max_in_flight })
+    }
+}
+
+#[cfg(rpadata_kunit)]
+#[kunit_tests(rpadata_params)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_in_flight_accepts_its_whole_range() {
+        for v in [*MAX_IN_FLIGHT.start(), 2, 1000, *MAX_IN_FLIGHT.end()] {
+            assert_eq!(Params::new(v).map(|p| p.max_in_flight), Ok(v));
+        }
+    }
+
+    #[test]
+    fn max_in_flight_out_of_range_is_einval() {
+        for v in [0, *MAX_IN_FLIGHT.end() + 1, u32::MAX] {
+            assert_eq!(Params::new(v), Err(EINVAL));
+        }
+    }
+
+    #[test]
+    fn loaded_module_parameters_are_valid() {
+        let p = Params::from_module();
+        assert!(p.is_ok());
+    }
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rpadata: padata, the kernel's parallel execution mechanism, rebuilt in Rust.
+//!
+//! This is the crate root: it only wires the modules together and declares the kernel module.
+//! What rpadata does and how to use it is in `Documentation/rpadata.rst`; each concept lives in
+//! its own file, and raw bindings are confined to [`ffi`], [`job`] and `shim.c`.
+
+mod capi;
+mod cpumask;
+mod ffi;
+mod inflight;
+mod instance;
+mod job;
+mod params;
+mod serial;
+mod shell;
+
+#[cfg(rpadata_kunit)]
+mod tests;
+
+pub use cpumask::MaskType;
+pub use instance::{Instance, InstanceOptions};
+pub use job::{Job, JobBox, Pending};
+pub use shell::{Shell, ShellStats};
+
+use kernel::prelude::*;
+
+module! {
+    type: RpadataModule,
+    name: "rpadata",
+    authors: ["rpadata developers"],
+    description: "padata's parallel execution mechanism, rebuilt in Rust",
+    license: "GPL",
+    params: {
+        max_in_flight: u32 {
+            default: 1000,
+            description: "Default per-instance limit of serialized jobs in flight (1..=1048576)",
+        },
+    },
+}
+
+/// Module state: what exists between `insmod` and `rmmod`.
+struct RpadataModule;
+
+impl kernel::Module for RpadataModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let params = params::Params::from_module()?;
+        job::check_c_layout()?;
+        // SAFETY: Module init runs once, before anything else uses the registry.
+        unsafe { instance::registry_init() }?;
+        pr_info!("loaded (max_in_flight={})\n", params.max_in_flight);
+        Ok(Self)
+    }
+}
+
+impl Drop for RpadataModule {
+    fn drop(&mut self) {
+        instance::registry_exit();
+    }
+}

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Shells: independent ordered streams of jobs within an instance.
+//!
+//! Replaces `struct padata_shell` and `struct parallel_data` of kernel/padata.c, and the
+//! submission (`padata_do_parallel()`), parallel worker and reorder (`padata_do_serial()`,
+//! `padata_reorder()`) paths. Each shell has its own sequence numbers, reorder list and serial
+//! queues, so a job of one shell never waits for a job of another.
+//!
+//! Per job, the submission path takes the shell's reorder lock once and queues one work item on
+//! the CPU that runs the parallel callback; no lock shared by all shells or all CPUs is taken.
+
+use crate::{
+    cpumask::Usable,
+    ffi::BhGuard,
+    inflight::InFlight,
+    instance::InstanceCore,
+    job::{
+        Job,
+        JobBox,
+        JobHeader,
+        JobRef,
+        ReorderList, //
+    },
+    serial::SerialQueue,
+};
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    cpu::nr_cpu_ids,
+    new_spinlock,
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        rcu, Arc, SpinLock,
+    },
+};
+
+/// The state protected by a shell's reorder lock.
+pub(crate) struct Reorder {
+    /// Every job of the shell from submission until it moves to a serial queue, in order.
+    list: ReorderList,
+    /// Sequence number of the next job submitted.
+    next_seq: u32,
+    /// Jobs submitted so far.
+    submitted: u64,
+    /// Jobs done with their parallel phase that wait for an earlier job.
+    pending: u32,
+}
+
+/// What a shell reports about itself (sysfs, tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShellStats {
+    /// Jobs submitted.
+    pub submitted: u64,
+    /// Jobs whose serial callback has returned.
+    pub serialized: u64,
+    /// Jobs submitted and not yet serialized.
+    pub in_flight: u64,
+    /// Jobs done in parallel, waiting for an earlier job.
+    pub reorder_pending: u32,
+    /// Sequence number of the next job.
+    pub next_seq: u32,
+}
+
+/// A shell, shared by its handle, its instance and its serial queues.
+#[pin_data]
+pub(crate) struct ShellCore {
+    id: u32,
+    pub(crate) instance: Arc<InstanceCore>,
+    #[pin]
+    reorder: SpinLock<Reorder>,
+    /// Indexed by callback CPU id.
+    queues: KVec<Arc<SerialQueue>>,
+    serialized: Atomic<u64>,
+    #[pin]
+    in_flight: InFlight,
+}
+
+impl ShellCore {
+    /// A new shell of `instance`.
+    pub(crate) fn new(instance: Arc<InstanceCore>, id: u32) -> Result<Arc<Self>> {
+        let mut queues = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
+        for cpu in 0..nr_cpu_ids() {
+            queues.push(
+                Arc::pin_init(SerialQueue::new(cpu), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Arc::pin_init(
+            try_pin_init!(Self {
+                id,
+                instance,
+                reorder <- new_spinlock!(
+                    Reorder {
+                        list: ReorderList::new(),
+                        next_seq: 0,
+                        submitted: 0,
+                        pending: 0,
+                    },
+                    "rpadata_reorder"
+                ),
+                queues,
+                serialized: Atomic::new(0),
+                in_flight <- InFlight::new(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The shell's id within its instance.
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// A consistent-enough snapshot of the counters (exact when the shell is idle).
+    pub(crate) fn stats(&self) -> ShellStats {
+        let (submitted, pending, next_seq) = {
+            let _bh = BhGuard::new();
+            let r = self.reorder.lock();
+            (r.submitted, r.pending, r.next_seq)
+        };
+        let serialized = self.serialized.load(Relaxed);
+        ShellStats {
+            submitted,
+            serialized,
+            in_flight: submitted.saturating_sub(serialized),
+            reorder_pending: pending,
+            next_seq,
+        }
+    }
+
+    /// Submits `job`: the engine of `do_parallel`.
+    ///
+    /// On success `*cb_cpu` holds the callback CPU, written before the job can run. On failure the
+    /// job is idle and its owner's again.
+    pub(crate) fn submit(&self, mut job: JobRef, cb_cpu: &mut i32) -> Result {
+        let inst = &*self.instance;
+        let Some(before) = inst.in_flight.enter() else {
+            job.abort();
+            return Err(EINVAL);
+        };
+        if self.in_flight.enter().is_none() {
+            inst.in_flight.exit();
+            job.abort();
+            return Err(EINVAL);
+        }
+
+        let guard = rcu::read_lock();
+        let usable: &Usable = inst.usable.read(&guard);
+        let Some(cb) = usable.callback_cpu(*cb_cpu).filter(|_| usable.is_valid()) else {
+            drop(guard);
+            self.in_flight.exit();
+            inst.in_flight.exit();
+            job.abort();
+            return Err(EINVAL);
+        };
+        *cb_cpu = cb as i32;
+
+        let bh = BhGuard::new();
+        let seq = {
+            let mut r = self.reorder.lock();
+            let seq = r.next_seq;
+            r.next_seq = seq.wrapping_add(1);
+            r.submitted += 1;
+            // The job holds the shell (and, below, the instance) in flight until its serial
+            // callback has returned; see `serialized_one`.
+            job.set_route(self, seq, cb);
+            r.list.link(&job);
+            seq
+        };
+        let cpu = usable.parallel_cpu(seq);
+        drop(guard);
+
+        match cpu {
+            Some(cpu) if before < inst.max_in_flight() => {
+                drop(bh);
+                job.queue_parallel(inst.parallel_wq(), cpu, parallel_work);
+            }
+            // Limit reached (or, racing with a mask change, no parallel CPU left): run the
+            // parallel callback here, with BHs disabled as everywhere else. The submitter is
+            // throttled by its own job.
+            _ => {
+                job.run_parallel();
+                drop(bh);
+            }
+        }
+        Ok(())
+    }
+
+    /// Called when a job's serial callback has returned: counts it and gives up its hold.
+    ///
+    /// # Safety
+    ///
+    /// `shell` must be the shell of a job that was submitted to it and whose serial callback has
+    /// just returned; that job's hold on the shell and its instance is given up by this call.
+    pub(crate) unsafe fn serialized_one(shell: *const ShellCore) {
+        // SAFETY: The job held the shell in flight, so it is alive until our `exit` below.
+        let shell = unsafe { &*shell };
+        shell.serialized.add(1, Relaxed);
+        // The instance is kept alive by the shell's reference.
+        shell.instance.in_flight.exit();
+        // Last access to the shell.
+        shell.in_flight.exit();
+    }
+
+    /// Closes the shell and sleeps until every job submitted to it has been serialized.
+    pub(crate) fn close_and_wait(&self) {
+        self.in_flight.close_and_wait();
+    }
+
+    /// For tests: make the next job's sequence number `seq`.
+    #[cfg(rpadata_kunit)]
+    pub(crate) fn set_next_seq(&self, seq: u32) {
+        let _bh = BhGuard::new();
+        self.reorder.lock().next_seq = seq;
+    }
+}
+
+/// The work function of a job's parallel phase.
+///
+/// # Safety
+///
+/// Called by the workqueue for a work item queued by [`JobRef::queue_parallel`].
+unsafe extern "C" fn parallel_work(work: *mut bindings::work_struct) {
+    // SAFETY: Per the function's safety requirements.
+    let job = unsafe { JobRef::from_work(work) };
+    let _bh = BhGuard::new();
+    job.run_parallel();
+}
+
+/// `do_serial`: a job's parallel phase is over; serialize it after every earlier job of its shell.
+pub(crate) fn do_serial(job: JobRef) {
+    // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight.
+    let shell = unsafe { &*job.shell() };
+    // Keep the shell and the instance (whose serial workqueue we use) in flight until we are done:
+    // the job we pass on may be serialized, and its hold given up, before we return.
+    let _inst = shell.instance.in_flight.hold();
+    let _shell = shell.in_flight.hold();
+    let wq = shell.instance.serial_wq();
+
+    let _bh = BhGuard::new();
+    let mut r = shell.reorder.lock();
+    r.list.park(job);
+    r.pending += 1;
+    while let Some(ready) = r.list.pop_ready() {
+        r.pending -= 1;
+        let cpu = ready.cb_cpu() as usize;
+        // `cb_cpu` was chosen below `nr_cpu_ids`, and there is a queue for each such CPU.
+        if let Some(q) = shell.queues.get(cpu) {
+            q.push(ready, wq);
+        }
+    }
+}
+
+/// A shell: an independent, ordered stream of jobs of an [`crate::Instance`].
+///
+/// Dropping it sleeps until every job submitted to it has had its serial callback.
+pub struct Shell {
+    core: Arc<ShellCore>,
+}
+
+impl Shell {
+    pub(crate) fn new(core: Arc<ShellCore>) -> Self {
+        Self { core }
+    }
+
+    pub(crate) fn core(&self) -> &Arc<ShellCore> {
+        &self.core
+    }
+
+    /// Submits `job`; its [`Job::parallel`] runs once, with BHs disabled, on a CPU of the usable
+    /// parallel mask, and its [`Job::serial`] in submission order on the returned callback CPU.
+    ///
+    /// `cb_cpu` is the preferred callback CPU; if it is not in the usable serial mask, another
+    /// one is chosen as C padata does. Fails with `EINVAL` (and gives the job back) when the
+    /// instance is invalid (a mask without an online CPU) or freed.
+    pub fn do_parallel<J: Job>(
+        &self,
+        job: JobBox<J>,
+        cb_cpu: i32,
+    ) -> Result<u32, (Error, JobBox<J>)> {
+        let header: NonNull<JobHeader> = job.into_header();
+        // SAFETY: The header belongs to an idle `JobBox`, whose ownership we hold and hand to the
+        // engine until the serial callback returns it (`serial_trampoline`).
+        let jref = match unsafe { JobRef::submit(header) } {
+            Ok(j) => j,
+            // SAFETY: Not submitted: the box is still ours.
+            Err(e) => return Err((e, unsafe { JobBox::from_header(header) })),
+        };
+        let mut cpu = cb_cpu;
+        match self.core.submit(jref, &mut cpu) {
+            Ok(()) => Ok(cpu as u32),
+            // SAFETY: A failed submission gives the job back, idle.
+            Err(e) => Err((e, unsafe { JobBox::from_header(header) })),
+        }
+    }
+
+    /// The shell's counters.
+    pub fn stats(&self) -> ShellStats {
+        self.core.stats()
+    }
+
+    /// The shell's id within its instance (its sysfs directory name).
+    pub fn id(&self) -> u32 {
+        self.core.id()
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        self.core.close_and_wait();
+        self.core.instance.remove_shell(&self.core);
+    }
+}

@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suites for serialized jobs, through the safe Rust API.
+//!
+//! Callbacks run on workqueue workers, where a failed `assert!` would only be logged: they record
+//! what they see in a shared [`Recorder`], and the test thread asserts on it once the shell has
+//! drained (dropping a shell sleeps until all its jobs are serialized).
+
+use crate::{
+    ffi,
+    instance::{Instance, InstanceOptions},
+    job::{Job, JobBox, Pending},
+    shell::Shell,
+    MaskType,
+};
+use kernel::{
+    cpu::CpuId,
+    cpumask::CpumaskVar,
+    new_spinlock,
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, SpinLock,
+    },
+    time::{delay::udelay, Delta},
+    workqueue,
+};
+
+#[kunit_tests(rpadata_serialized)]
+mod serialized {
+    use super::*;
+
+    /// What the callbacks of one test saw.
+    #[pin_data]
+    struct Recorder {
+        /// With one callback CPU: the index the next serial callback must have.
+        next: Atomic<u64>,
+        /// Per callback CPU (ids below 64): one more than the last index serialized there.
+        last: [Atomic<u64>; 64],
+        parallel_runs: Atomic<u64>,
+        serial_runs: Atomic<u64>,
+        out_of_order: Atomic<u64>,
+        wrong_cb_cpu: Atomic<u64>,
+        wrong_parallel_cpu: Atomic<u64>,
+        bh_enabled: Atomic<u64>,
+        inline_runs: Atomic<u64>,
+        /// Allowed parallel CPUs as a bit mask (CPU ids < 64); 0: any.
+        parallel_cpus: Atomic<u64>,
+        /// Parallel phases parked by the test, released by it later.
+        #[pin]
+        parked: SpinLock<KVec<Pending<TestJob>>>,
+    }
+
+    impl Recorder {
+        fn new() -> Result<Arc<Self>> {
+            Arc::pin_init(
+                try_pin_init!(Self {
+                    next: Atomic::new(0),
+                    last: [const { Atomic::new(0) }; 64],
+                    parallel_runs: Atomic::new(0),
+                    serial_runs: Atomic::new(0),
+                    out_of_order: Atomic::new(0),
+                    wrong_cb_cpu: Atomic::new(0),
+                    wrong_parallel_cpu: Atomic::new(0),
+                    bh_enabled: Atomic::new(0),
+                    inline_runs: Atomic::new(0),
+                    parallel_cpus: Atomic::new(0),
+                    parked <- new_spinlock!(KVec::new(), "rpadata_test_parked"),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        fn parked_len(&self) -> usize {
+            let _bh = ffi::BhGuard::new();
+            self.parked.lock().len()
+        }
+
+        /// Hands every parked job to `do_serial`, last parked first (out of order on purpose).
+        fn release_parked(&self) {
+            loop {
+                let job = {
+                    let _bh = ffi::BhGuard::new();
+                    self.parked.lock().pop()
+                };
+                match job {
+                    Some(j) => drop(j),
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// How a test job behaves in its parallel phase.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Mode {
+        /// Busy for a pseudo-random few microseconds, then `do_serial`; every seventh job finishes
+        /// later, from a workqueue (out-of-order completion).
+        Random,
+        /// Park the job in the recorder; the test releases it.
+        Park,
+    }
+
+    struct TestJob {
+        rec: Arc<Recorder>,
+        single_cb_cpu: bool,
+        index: u64,
+        cb_cpu: u32,
+        mode: Mode,
+    }
+
+    impl Job for TestJob {
+        fn parallel(job: Pending<Self>) {
+            let rec = job.rec.clone();
+            rec.parallel_runs.add(1, Relaxed);
+            if !ffi::bh_disabled() {
+                rec.bh_enabled.add(1, Relaxed);
+            }
+            if !ffi::in_workqueue_worker() {
+                rec.inline_runs.add(1, Relaxed);
+            } else {
+                let allowed = rec.parallel_cpus.load(Relaxed);
+                let cpu = CpuId::current().as_u32();
+                if allowed != 0 && (cpu >= 64 || allowed & (1 << cpu) == 0) {
+                    rec.wrong_parallel_cpu.add(1, Relaxed);
+                }
+            }
+            match job.mode {
+                Mode::Park => {
+                    let mut parked = rec.parked.lock();
+                    // On allocation failure the job is dropped, i.e. serialized at once.
+                    let _ = parked.push(job, GFP_ATOMIC);
+                }
+                Mode::Random => {
+                    let r = job.index.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60;
+                    udelay(Delta::from_micros((r % 4) as i64));
+                    if r % 7 == 3 {
+                        let _ = ffi::system_dfl().try_spawn(GFP_ATOMIC, move || drop(job));
+                    }
+                }
+            }
+        }
+
+        fn serial(job: JobBox<Self>) {
+            let rec = &job.rec;
+            rec.serial_runs.add(1, Relaxed);
+            if !ffi::bh_disabled() {
+                rec.bh_enabled.add(1, Relaxed);
+            }
+            if CpuId::current().as_u32() != job.cb_cpu {
+                rec.wrong_cb_cpu.add(1, Relaxed);
+            }
+            // Callbacks that share a CPU run in submission order (across CPUs they may overlap).
+            let cpu = CpuId::current().as_u32() as usize;
+            if let Some(last) = rec.last.get(cpu) {
+                if last.load(Relaxed) > job.index {
+                    rec.out_of_order.add(1, Relaxed);
+                }
+                last.store(job.index + 1, Relaxed);
+            }
+            // With a single callback CPU, that is the global order.
+            if job.single_cb_cpu {
+                if rec.next.load(Relaxed) != job.index {
+                    rec.out_of_order.add(1, Relaxed);
+                }
+                rec.next.store(job.index + 1, Relaxed);
+            }
+        }
+    }
+
+    /// Submits `n` jobs numbered `first..first + n` with callback CPUs cycling over `cb_cpus`, and
+    /// checks that each goes to the callback CPU asked for.
+    fn submit(
+        shell: &Shell,
+        rec: &Arc<Recorder>,
+        first: u64,
+        n: u64,
+        cb_cpus: &[u32],
+        mode: Mode,
+    ) -> Result<u64> {
+        let mut refused = 0;
+        for index in first..first + n {
+            let i = index.checked_rem(cb_cpus.len() as u64).unwrap_or(0) as usize;
+            let cb_cpu = cb_cpus.get(i).copied().unwrap_or(0);
+            let job = JobBox::new(
+                TestJob {
+                    rec: rec.clone(),
+                    single_cb_cpu: cb_cpus.len() == 1,
+                    index,
+                    cb_cpu,
+                    mode,
+                },
+                GFP_KERNEL,
+            )?;
+            match shell.do_parallel(job, cb_cpu as i32) {
+                Ok(cpu) if cpu == cb_cpu => {}
+                Ok(_) => rec.wrong_cb_cpu.add(1, Relaxed),
+                Err(_) => refused += 1,
+            }
+        }
+        Ok(refused)
+    }
+
+    fn online_cpus() -> KVec<u32> {
+        let mut v = KVec::new();
+        for cpu in crate::cpumask::cpus(ffi::cpu_online_mask()) {
+            if v.push(cpu, GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+        v
+    }
+
+    fn mask_of(cpus: &[u32]) -> Result<CpumaskVar> {
+        let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
+        for &c in cpus {
+            m.set(CpuId::from_u32(c).ok_or(EINVAL)?);
+        }
+        Ok(m)
+    }
+
+    /// Checks the recorder after `n` jobs ran to completion.
+    fn assert_clean(rec: &Recorder, n: u64) {
+        assert_eq!(rec.parallel_runs.load(Relaxed), n);
+        assert_eq!(rec.serial_runs.load(Relaxed), n);
+        assert_eq!(rec.out_of_order.load(Relaxed), 0);
+        assert_eq!(rec.wrong_cb_cpu.load(Relaxed), 0);
+        assert_eq!(rec.wrong_parallel_cpu.load(Relaxed), 0);
+        assert_eq!(rec.bh_enabled.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn order_and_exactly_once_under_random_delays() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new(c"kunit_order")?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let n = 100_000;
+        // One callback CPU: every serial callback must come in exact submission order.
+        let last = [cpus[cpus.len() - 1]];
+        assert_eq!(submit(&shell, &rec, 0, n, &last, Mode::Random)?, 0);
+        assert_eq!(shell.stats().submitted, n);
+        drop(shell);
+        assert_clean(&rec, n);
+        assert_eq!(rec.next.load(Relaxed), n);
+        Ok(())
+    }
+
+    #[test]
+    fn order_per_callback_cpu_with_every_cpu_as_callback_cpu() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new(c"kunit_order_cpus")?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let n = 20_000;
+        assert_eq!(submit(&shell, &rec, 0, n, &cpus, Mode::Random)?, 0);
+        drop(shell);
+        assert_clean(&rec, n);
+        Ok(())
+    }
+
+    #[test]
+    fn counters_balance_when_idle() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new(c"kunit_stats")?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        assert_eq!(submit(&shell, &rec, 0, 500, &cpus, Mode::Park)?, 0);
+        while rec.parked_len() < 500 {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        let s = shell.stats();
+        assert_eq!((s.submitted, s.serialized, s.in_flight), (500, 0, 500));
+        rec.release_parked();
+        drop(shell);
+        assert_clean(&rec, 500);
+        Ok(())
+    }
+
+    #[test]
+    fn parallel_runs_on_parallel_mask_and_serial_on_cb_cpu() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 3 {
+            return Ok(());
+        }
+        // A limit the test never reaches: no parallel callback runs in the submitter.
+        let inst = Instance::new_with(
+            c"kunit_masks",
+            InstanceOptions {
+                max_in_flight: 4096,
+            },
+        )?;
+        let pmask = mask_of(&cpus[1..3])?;
+        inst.set_cpumask(MaskType::Parallel, &pmask)?;
+        let rec = Recorder::new()?;
+        rec.parallel_cpus.store(
+            (1u64 << cpus[1]) | (1u64 << cpus[2]),
+            kernel::sync::atomic::Release,
+        );
+        let shell = inst.new_shell()?;
+        assert_eq!(submit(&shell, &rec, 0, 2000, &cpus, Mode::Random)?, 0);
+        drop(shell);
+        assert_eq!(rec.inline_runs.load(Relaxed), 0);
+        assert_clean(&rec, 2000);
+        Ok(())
+    }
+
+    #[test]
+    fn limit_reached_runs_parallel_inline_with_bh_off_in_order() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new_with(c"kunit_limit", InstanceOptions { max_in_flight: 2 })?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        // Two jobs fill the limit and stay in their parallel phase.
+        assert_eq!(submit(&shell, &rec, 0, 2, &cpus, Mode::Park)?, 0);
+        while rec.parked_len() < 2 {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        // The next ones run in the submitter, BHs off, and still wait for the parked ones.
+        assert_eq!(submit(&shell, &rec, 2, 10, &cpus, Mode::Random)?, 0);
+        assert!(rec.inline_runs.load(Relaxed) >= 1);
+        assert_eq!(rec.serial_runs.load(Relaxed), 0);
+        rec.release_parked();
+        drop(shell);
+        assert_clean(&rec, 12);
+        Ok(())
+    }
+
+    #[test]
+    fn a_blocked_shell_does_not_stall_another() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new(c"kunit_shells")?;
+        let blocked = inst.new_shell()?;
+        let free = inst.new_shell()?;
+        let rec_blocked = Recorder::new()?;
+        let rec = Recorder::new()?;
+        assert_eq!(submit(&blocked, &rec_blocked, 0, 1, &cpus, Mode::Park)?, 0);
+        assert_eq!(submit(&free, &rec, 0, 1000, &cpus, Mode::Random)?, 0);
+        // Returns only when the free shell is drained, with the other still blocked.
+        drop(free);
+        assert_clean(&rec, 1000);
+        assert_eq!(rec_blocked.serial_runs.load(Relaxed), 0);
+        while rec_blocked.parked_len() < 1 {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        rec_blocked.release_parked();
+        drop(blocked);
+        assert_clean(&rec_blocked, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn cb_cpu_fallback_for_out_of_mask_negative_and_huge() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 4 {
+            return Ok(());
+        }
+        let inst = Instance::new(c"kunit_cbcpu")?;
+        let smask = mask_of(&[cpus[1], cpus[3]])?;
+        inst.set_cpumask(MaskType::Serial, &smask)?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let cases: [(i32, u32); 6] = [
+            (cpus[3] as i32, cpus[3]),
+            (cpus[0] as i32, cpus[1]),
+            (cpus[2] as i32, cpus[1]),
+            (-7, cpus[1]),
+            (i32::MAX, cpus[3]),
+            (4096, cpus[1]),
+        ];
+        for (i, &(asked, want)) in cases.iter().enumerate() {
+            let job = JobBox::new(
+                TestJob {
+                    rec: rec.clone(),
+                    single_cb_cpu: false,
+                    index: i as u64,
+                    cb_cpu: want,
+                    mode: Mode::Random,
+                },
+                GFP_KERNEL,
+            )?;
+            assert_eq!(shell.do_parallel(job, asked).ok(), Some(want));
+        }
+        drop(shell);
+        assert_clean(&rec, cases.len() as u64);
+        Ok(())
+    }
+
+    #[test]
+    fn seq_wraps_near_u32_max_on_three_cpus() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new(c"kunit_wrap")?;
+        let use_cpus = &cpus[..cpus.len().min(3)];
+        let pmask = mask_of(use_cpus)?;
+        inst.set_cpumask(MaskType::Parallel, &pmask)?;
+        let shell = inst.new_shell()?;
+        shell.core().set_next_seq(u32::MAX - 100);
+        let rec = Recorder::new()?;
+        assert_eq!(submit(&shell, &rec, 0, 1000, &cpus, Mode::Random)?, 0);
+        assert_eq!(shell.stats().next_seq, 899);
+        drop(shell);
+        assert_clean(&rec, 1000);
+        Ok(())
+    }
+
+    #[test]
+    fn set_cpumask_during_a_flood_loses_and_reorders_nothing() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        let inst = Arc::new(Instance::new(c"kunit_flood")?, GFP_KERNEL)?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let changes = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let (inst2, stop2, changes2, done2) =
+            (inst.clone(), stop.clone(), changes.clone(), done.clone());
+        let mut all = KVec::new();
+        all.extend_from_slice(&cpus, GFP_KERNEL)?;
+        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            let mut i = 0usize;
+            while !stop2.load(Relaxed) {
+                let a = all.get(i.checked_rem(all.len()).unwrap_or(0));
+                let b = all.get((i + 1).checked_rem(all.len()).unwrap_or(0));
+                if let Ok(m) = mask_of(&[a.copied().unwrap_or(0), b.copied().unwrap_or(0)]) {
+                    let which = if i % 2 == 0 {
+                        MaskType::Parallel
+                    } else {
+                        MaskType::Serial
+                    };
+                    if inst2.set_cpumask(which, &m).is_ok() {
+                        changes2.add(1, Relaxed);
+                    }
+                }
+                i += 1;
+            }
+            drop(inst2);
+            done2.store(true, kernel::sync::atomic::Release);
+        })?;
+        // Callback CPUs move with the serial mask, so only order and counts are checked here.
+        let n = 25_000;
+        let mut refused = 0;
+        for index in 0..n {
+            let job = JobBox::new(
+                TestJob {
+                    rec: rec.clone(),
+                    single_cb_cpu: false,
+                    index,
+                    cb_cpu: 0,
+                    mode: Mode::Random,
+                },
+                GFP_KERNEL,
+            )?;
+            match shell.do_parallel(job, 0) {
+                Ok(_) => {}
+                Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, kernel::sync::atomic::Release);
+        drop(shell);
+        assert_eq!(refused, 0);
+        assert!(changes.load(Relaxed) > 0);
+        assert_eq!(rec.parallel_runs.load(Relaxed), n);
+        assert_eq!(rec.serial_runs.load(Relaxed), n);
+        assert_eq!(rec.out_of_order.load(Relaxed), 0);
+        assert_eq!(rec.bh_enabled.load(Relaxed), 0);
+        // Wait for the mask changer to stop, so that the instance goes with the test.
+        while !done.load(Relaxed) {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn empty_mask_is_refused_and_changes_nothing() -> Result {
+        let inst = Instance::new(c"kunit_empty")?;
+        let before = inst.core().user_mask(MaskType::Serial)?;
+        let empty = mask_of(&[])?;
+        assert_eq!(inst.set_cpumask(MaskType::Serial, &empty), Err(EINVAL));
+        assert_eq!(inst.set_cpumask(MaskType::Parallel, &empty), Err(EINVAL));
+        let after = inst.core().user_mask(MaskType::Serial)?;
+        assert_eq!(
+            crate::cpumask::cpus(&before).count(),
+            crate::cpumask::cpus(&after).count()
+        );
+        assert!(inst.is_valid());
+        Ok(())
+    }
+
+    #[test]
+    fn mask_without_online_cpu_makes_instance_invalid() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        let last = cpus[cpus.len() - 1];
+        let inst = Instance::new(c"kunit_invalid")?;
+        let shell = inst.new_shell()?;
+        let only_last = mask_of(&[last])?;
+        inst.set_cpumask(MaskType::Parallel, &only_last)?;
+        ffi::test_remove_cpu(last)?;
+        // The usable masks follow the online CPUs once recomputed.
+        let r = inst.set_cpumask(MaskType::Parallel, &only_last);
+        let valid = inst.is_valid();
+        let rec = Recorder::new()?;
+        let job = JobBox::new(
+            TestJob {
+                rec: rec.clone(),
+                single_cb_cpu: false,
+                index: 0,
+                cb_cpu: 0,
+                mode: Mode::Random,
+            },
+            GFP_KERNEL,
+        )?;
+        let submitted = shell.do_parallel(job, 0);
+        ffi::test_add_cpu(last)?;
+        assert_eq!(r, Ok(()));
+        assert!(!valid);
+        let (err, job) = match submitted {
+            Err(e) => e,
+            Ok(_) => return Err(EINVAL),
+        };
+        assert_eq!(err, EINVAL);
+        assert_eq!(job.index, 0);
+        inst.set_cpumask(MaskType::Parallel, &only_last)?;
+        assert!(inst.is_valid());
+        assert!(shell.do_parallel(job, 0).is_ok());
+        drop(shell);
+        assert_clean(&rec, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn free_sleeps_until_jobs_in_flight_are_serialized() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new(c"kunit_free")?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        assert_eq!(submit(&shell, &rec, 0, 50, &cpus, Mode::Park)?, 0);
+        while rec.parked_len() < 50 {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        let rec2 = rec.clone();
+        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            kernel::time::delay::fsleep(Delta::from_millis(50));
+            rec2.release_parked();
+        })?;
+        drop(shell);
+        // Dropping the shell returned only after every serial callback.
+        assert_clean(&rec, 50);
+        drop(inst);
+        Ok(())
+    }
+
+    #[test]
+    fn shell_outliving_its_instance_refuses_jobs() -> Result {
+        let inst = Instance::new(c"kunit_orphan")?;
+        let shell = inst.new_shell()?;
+        drop(inst);
+        let rec = Recorder::new()?;
+        let job = JobBox::new(
+            TestJob {
+                rec: rec.clone(),
+                single_cb_cpu: false,
+                index: 0,
+                cb_cpu: 0,
+                mode: Mode::Random,
+            },
+            GFP_KERNEL,
+        )?;
+        assert_eq!(
+            shell.do_parallel(job, 0).err().map(|(e, _)| e),
+            Some(EINVAL)
+        );
+        assert_eq!(rec.parallel_runs.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn instance_names_are_checked_and_unique() -> Result {
+        let a = Instance::new(c"kunit_dup")?;
+        assert_eq!(Instance::new(c"kunit_dup").err(), Some(EEXIST));
+        assert_eq!(Instance::new(c"").err(), Some(EINVAL));
+        assert_eq!(Instance::new(c"a/b").err(), Some(EINVAL));
+        assert_eq!(Instance::new(c".hidden").err(), Some(EINVAL));
+        assert_eq!(
+            Instance::new(c"name_longer_than_22_chars").err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            Instance::new_with(c"kunit_lim0", InstanceOptions { max_in_flight: 0 }).err(),
+            Some(EINVAL)
+        );
+        drop(a);
+        // The name is free again once the instance is gone.
+        let b = Instance::new(c"kunit_dup")?;
+        assert_eq!(b.name(), c"kunit_dup");
+        Ok(())
+    }
+
+    #[test]
+    fn c_and_rust_job_layouts_agree() {
+        assert_eq!(ffi::c_priv_layout(), crate::job::LAYOUT);
+    }
+}
