@@ -55,7 +55,8 @@ modules: $(KERNEL_DEP)
 
 test-modules: $(KERNEL_DEP)
 	@mkdir -p $(TEST_OUT)
-	$(MAKE) $(KBUILD_ARGS) MO=$(TEST_OUT) CONFIG_RPADATA_KUNIT_TEST=y modules
+	$(MAKE) $(KBUILD_ARGS) MO=$(TEST_OUT) CONFIG_RPADATA_KUNIT_TEST=y \
+		CONFIG_RPADATA_TEST_CONSUMER=m modules
 
 run: modules
 	tools/testing/run-main

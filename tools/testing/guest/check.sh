@@ -6,5 +6,6 @@
 
 . /root/guest/ktap.sh
 . /root/guest/module.sh
+. /root/guest/capi.sh
 
-ktap_run $MODULE_CHECKS
+ktap_run $MODULE_CHECKS $CAPI_CHECKS

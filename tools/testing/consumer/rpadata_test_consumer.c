@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rpadata C test consumer: a pcrypt-like user of the C ABI.
+ *
+ * On load it allocates an instance with several shells and pushes "packets"
+ * through them: each packet's parallel callback does a pseudo-random amount
+ * of work and hands the packet to rpadata_do_serial(), some of them later
+ * from a workqueue (out-of-order completion). The serial callback checks
+ * in-order delivery per shell, the callback CPU and that BHs are off.
+ *
+ * Results are read-only module parameters under
+ * /sys/module/rpadata_test_consumer/parameters/; loading fails with -EIO
+ * when any check failed, so `make check` sees it either way.
+ */
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/workqueue.h>
+#include <rpadata.h>
+
+#define MAX_SHELLS 8
+
+static unsigned long packets = 20000;
+module_param(packets, ulong, 0444);
+MODULE_PARM_DESC(packets, "Packets to send (default 20000)");
+
+static unsigned int shells = 2;
+module_param(shells, uint, 0444);
+MODULE_PARM_DESC(shells, "Shells (streams) to spread them over, 1..8 (default 2)");
+
+static char *name = "rpadata_test";
+module_param(name, charp, 0444);
+MODULE_PARM_DESC(name, "Instance name");
+
+static unsigned long delivered;
+module_param(delivered, ulong, 0444);
+MODULE_PARM_DESC(delivered, "Result: packets whose serial callback ran");
+
+static unsigned long out_of_order;
+module_param(out_of_order, ulong, 0444);
+MODULE_PARM_DESC(out_of_order, "Result: packets delivered out of order within their shell");
+
+static unsigned long wrong_cpu;
+module_param(wrong_cpu, ulong, 0444);
+MODULE_PARM_DESC(wrong_cpu, "Result: serial callbacks not on the reported callback CPU");
+
+static unsigned long bh_enabled;
+module_param(bh_enabled, ulong, 0444);
+MODULE_PARM_DESC(bh_enabled, "Result: callbacks that ran with BHs enabled");
+
+static unsigned long refused;
+module_param(refused, ulong, 0444);
+MODULE_PARM_DESC(refused, "Result: rpadata_do_parallel() errors");
+
+struct stream {
+	struct rpadata_shell *shell;
+	unsigned long next;	/* only touched by serial callbacks, in order */
+	unsigned long last_on_cpu[NR_CPUS];
+};
+
+struct packet {
+	struct rpadata_priv padata;
+	struct work_struct late;
+	struct stream *stream;
+	unsigned long seq;
+	int cb_cpu;
+	bool single_cb_cpu;
+};
+
+static struct stream streams[MAX_SHELLS];
+static atomic_long_t n_delivered, n_out_of_order, n_wrong_cpu, n_bh_enabled;
+
+static u32 mix(unsigned long x)
+{
+	x *= 0x9e3779b97f4a7c15UL;
+	return x >> 40;
+}
+
+static void late_serial(struct work_struct *w)
+{
+	struct packet *p = container_of(w, struct packet, late);
+
+	rpadata_do_serial(&p->padata);
+}
+
+static void packet_parallel(struct rpadata_priv *padata)
+{
+	struct packet *p = container_of(padata, struct packet, padata);
+	u32 r = mix(p->seq + (unsigned long)p->stream);
+
+	if (!in_softirq())
+		atomic_long_inc(&n_bh_enabled);
+	ndelay(r % 2000);
+	if (r % 11 == 5) {
+		INIT_WORK(&p->late, late_serial);
+		queue_work(system_dfl_wq, &p->late);
+		return;
+	}
+	rpadata_do_serial(padata);
+}
+
+static void packet_serial(struct rpadata_priv *padata)
+{
+	struct packet *p = container_of(padata, struct packet, padata);
+	struct stream *s = p->stream;
+	int cpu = smp_processor_id();
+
+	if (!in_softirq())
+		atomic_long_inc(&n_bh_enabled);
+	if (cpu != p->cb_cpu)
+		atomic_long_inc(&n_wrong_cpu);
+	/* Callbacks that share a CPU run in submission order. */
+	if (s->last_on_cpu[cpu] > p->seq)
+		atomic_long_inc(&n_out_of_order);
+	s->last_on_cpu[cpu] = p->seq + 1;
+	atomic_long_inc(&n_delivered);
+	kfree(p);
+}
+
+static int __init consumer_init(void)
+{
+	struct rpadata_instance *inst;
+	unsigned long i;
+	unsigned int k;
+	int err = 0;
+
+	if (!shells || shells > MAX_SHELLS || !packets) {
+		pr_err("shells must be 1..%d and packets > 0\n", MAX_SHELLS);
+		return -EINVAL;
+	}
+	inst = rpadata_alloc(name);
+	if (!inst)
+		return -ENOMEM;
+	for (k = 0; k < shells; k++) {
+		memset(&streams[k], 0, sizeof(streams[k]));
+		streams[k].shell = rpadata_alloc_shell(inst);
+		if (!streams[k].shell) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+
+	for (i = 0; i < packets; i++) {
+		struct packet *p = kzalloc(sizeof(*p), GFP_KERNEL);
+		int cb_cpu;
+
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		p->stream = &streams[i % shells];
+		p->seq = i;
+		p->padata.parallel = packet_parallel;
+		p->padata.serial = packet_serial;
+		cb_cpu = mix(i) % nr_cpu_ids;
+		p->cb_cpu = cpu_online(cb_cpu) ? cb_cpu : -1;
+		/* Written back before the job can run. */
+		if (rpadata_do_parallel(p->stream->shell, &p->padata, &p->cb_cpu)) {
+			refused++;
+			kfree(p);
+		}
+		cond_resched();
+	}
+
+out:
+	/* Freeing sleeps until every packet was delivered. */
+	for (k = 0; k < shells; k++)
+		rpadata_free_shell(streams[k].shell);
+	rpadata_free(inst);
+
+	delivered = atomic_long_read(&n_delivered);
+	out_of_order = atomic_long_read(&n_out_of_order);
+	wrong_cpu = atomic_long_read(&n_wrong_cpu);
+	bh_enabled = atomic_long_read(&n_bh_enabled);
+	pr_info("packets=%lu shells=%u delivered=%lu refused=%lu out_of_order=%lu wrong_cpu=%lu bh_enabled=%lu\n",
+		packets, shells, delivered, refused, out_of_order, wrong_cpu,
+		bh_enabled);
+	if (err)
+		return err;
+	if (delivered + refused != packets || refused || out_of_order ||
+	    wrong_cpu || bh_enabled)
+		return -EIO;
+	return 0;
+}
+
+static void __exit consumer_exit(void)
+{
+}
+
+module_init(consumer_init);
+module_exit(consumer_exit);
+MODULE_DESCRIPTION("rpadata C test consumer");
+MODULE_LICENSE("GPL");

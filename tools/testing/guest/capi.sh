@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The C ABI end to end: the pcrypt-like C test consumer (needs rpadata loaded).
+
+CONSUMER=$MOD/rpadata_test_consumer.ko
+PARAMS=/sys/module/rpadata_test_consumer/parameters
+
+# consumer_result NAME: a result parameter of the loaded consumer.
+consumer_result() {
+	cat $PARAMS/$1
+}
+
+t_c_consumer_delivers_every_packet_in_order() {
+	insmod $CONSUMER packets=30000 shells=3 || fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
+	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
+	for r in refused out_of_order wrong_cpu bh_enabled; do
+		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
+	done
+	[ ! -e /sys/kernel/rpadata/rpadata_test ] || fail "instance directory left behind"
+	rmmod rpadata_test_consumer
+}
+
+t_c_consumer_with_one_shell_and_small_runs() {
+	for n in 1 2 17; do
+		insmod $CONSUMER packets=$n shells=1 name=small || fail "consumer failed with packets=$n"
+		[ "$(consumer_result delivered)" = $n ] || fail "delivered $(consumer_result delivered) of $n"
+		rmmod rpadata_test_consumer
+	done
+}
+
+t_c_consumer_bad_parameters_refused() {
+	expect_fail_with "Invalid argument" insmod $CONSUMER shells=0
+	expect_fail_with "Invalid argument" insmod $CONSUMER shells=9
+	[ ! -e /sys/module/rpadata_test_consumer ] || fail "consumer loaded with bad parameters"
+}
+
+t_rpadata_cannot_unload_while_consumer_holds_it() {
+	insmod $CONSUMER packets=10 name=holder
+	if rmmod rpadata 2>/dev/null; then fail "rmmod rpadata succeeded while in use"; fi
+	grep -q "^rpadata_test_consumer" /proc/modules || fail "consumer gone"
+	[ -d /sys/kernel/rpadata ] || fail "rpadata went away under its user"
+	rmmod rpadata_test_consumer
+}
+
+CAPI_CHECKS="c_consumer_delivers_every_packet_in_order
+c_consumer_with_one_shell_and_small_runs
+c_consumer_bad_parameters_refused
+rpadata_cannot_unload_while_consumer_holds_it"
