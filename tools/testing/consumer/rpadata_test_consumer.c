@@ -13,6 +13,8 @@
  * when any check failed, so `make check` sees it either way.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
