@@ -65,6 +65,15 @@ pub(crate) fn clone_mask(src: &Cpumask) -> Result<CpumaskVar> {
     Ok(m)
 }
 
+/// A mask with exactly the CPUs in `cpus`.
+pub(crate) fn mask_of(cpus: &[u32]) -> Result<CpumaskVar> {
+    let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
+    for &cpu in cpus {
+        m.set(CpuId::from_u32(cpu).ok_or(EINVAL)?);
+    }
+    Ok(m)
+}
+
 /// A mask with every possible CPU set: the default user mask of a new instance.
 pub(crate) fn possible_mask() -> Result<CpumaskVar> {
     clone_mask(ffi::cpu_possible_mask())

@@ -16,7 +16,15 @@
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
-    cpumask::Cpumask,
+    cpumask::{
+        Cpumask,
+        CpumaskVar, //
+    },
+    ffi::{
+        c_char,
+        c_int,
+        c_uint, //
+    },
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Full},
@@ -29,8 +37,22 @@ use kernel::{
 extern "C" {
     fn rpadata_shim_bh_disable();
     fn rpadata_shim_bh_enable();
+    #[cfg(rpadata_kunit)]
     fn rpadata_shim_in_softirq_or_bh_off() -> bool;
     static rpadata_priv_layout: [usize; 9];
+    fn rpadata_shim_add_files(kobj: *mut bindings::kobject, shell: bool) -> c_int;
+    fn rpadata_shim_kobj_name(kobj: *const bindings::kobject) -> *const c_char;
+    fn rpadata_shim_kobj_parent(kobj: *const bindings::kobject) -> *mut bindings::kobject;
+    fn rpadata_shim_emit_cpumask(buf: *mut c_char, mask: *const bindings::cpumask) -> c_int;
+    fn rpadata_shim_parse_cpumask(
+        buf: *const c_char,
+        count: usize,
+        mask: *mut bindings::cpumask,
+    ) -> c_int;
+    fn rpadata_shim_hotplug_setup(
+        online: unsafe extern "C" fn(c_uint, *mut bindings::hlist_node) -> c_int,
+        offline: unsafe extern "C" fn(c_uint, *mut bindings::hlist_node) -> c_int,
+    ) -> c_int;
 }
 
 /// Offsets and size of `struct rpadata_priv` as the C compiler lays it out (see `shim.c`).
@@ -76,6 +98,15 @@ impl SysfsDir {
     }
 }
 
+impl SysfsDir {
+    /// Adds the attribute files of an instance (`shell == false`) or a shell directory (see the
+    /// tables in `shim.c`); they go with the directory.
+    pub(crate) fn add_files(&self, shell: bool) -> Result {
+        // SAFETY: `self.0` is a live kobject (type invariant); the attribute group is static.
+        kernel::error::to_result(unsafe { rpadata_shim_add_files(self.0.as_ptr(), shell) })
+    }
+}
+
 impl Drop for SysfsDir {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own one reference to this live kobject; dropping it
@@ -116,6 +147,7 @@ impl Drop for BhGuard {
 }
 
 /// Whether softirqs are disabled (or being served) on this CPU; used by tests.
+#[cfg(rpadata_kunit)]
 pub(crate) fn bh_disabled() -> bool {
     // SAFETY: Reads per-CPU preempt state only.
     unsafe { rpadata_shim_in_softirq_or_bh_off() }
@@ -144,7 +176,8 @@ pub(crate) fn in_workqueue_worker() -> bool {
 }
 
 /// The system's default (unbound) workqueue, `system_dfl_wq`, which the kernel crate does not wrap
-/// in 7.2.
+/// in 7.2; used by tests.
+#[cfg(rpadata_kunit)]
 pub(crate) fn system_dfl() -> &'static kernel::workqueue::Queue {
     // SAFETY: `system_dfl_wq` is set up during boot, before modules load, and never destroyed.
     unsafe { kernel::workqueue::Queue::from_raw(bindings::system_dfl_wq) }
@@ -358,5 +391,223 @@ impl<T> Drop for RcuBox<T> {
         // SAFETY: We have exclusive access, so no reader exists; the pointer came from
         // `KBox::into_raw` (type invariant).
         drop(unsafe { KBox::from_raw(*self.ptr.get_mut()) });
+    }
+}
+
+/// A sysfs directory as a show/store callback sees it.
+///
+/// # Invariants
+///
+/// `self.0` points to a kobject that, with its ancestors, is alive for `'a`: the callback runs
+/// under kernfs' active reference on the file, and removing the directory waits for it.
+#[derive(Clone, Copy)]
+pub(crate) struct SysfsNode<'a>(NonNull<bindings::kobject>, PhantomData<&'a ()>);
+
+impl<'a> SysfsNode<'a> {
+    /// The directory's name.
+    pub(crate) fn name(&self) -> &'a CStr {
+        // SAFETY: The kobject is alive for `'a` (type invariant) and its name is a NUL-terminated
+        // string that does not change while it is in sysfs.
+        unsafe { CStr::from_char_ptr(rpadata_shim_kobj_name(self.0.as_ptr())) }
+    }
+
+    /// The parent directory, if any.
+    pub(crate) fn parent(&self) -> Option<SysfsNode<'a>> {
+        // SAFETY: The kobject is alive (type invariant).
+        let p = unsafe { rpadata_shim_kobj_parent(self.0.as_ptr()) };
+        // INVARIANT: A child holds a reference on its parent, so the parent lives as long.
+        NonNull::new(p).map(|p| SysfsNode(p, PhantomData))
+    }
+}
+
+/// The page a show callback writes into.
+///
+/// # Invariants
+///
+/// `self.0` points to the `PAGE_SIZE` buffer of a sysfs show callback in progress.
+pub(crate) struct SysfsOut(NonNull<c_char>);
+
+impl SysfsOut {
+    /// Writes formatted text; returns the length written.
+    pub(crate) fn emit(&mut self, args: core::fmt::Arguments<'_>) -> Result<usize> {
+        // SAFETY: The buffer is a sysfs page (type invariant); `%pA` formats the `Arguments` it is
+        // given a pointer to, which lives across the call.
+        let n = unsafe {
+            bindings::sysfs_emit(
+                self.0.as_ptr(),
+                c"%pA".as_char_ptr(),
+                core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
+            )
+        };
+        usize::try_from(n).map_err(|_| EINVAL)
+    }
+
+    /// Writes `mask` in the kernel's `%*pb` format, with a newline.
+    pub(crate) fn emit_cpumask(&mut self, mask: &Cpumask) -> Result<usize> {
+        // SAFETY: The buffer is a sysfs page (type invariant); `mask` is a valid cpumask.
+        let n = unsafe { rpadata_shim_emit_cpumask(self.0.as_ptr(), mask.as_raw()) };
+        usize::try_from(n).map_err(|_| EINVAL)
+    }
+}
+
+/// Parses a cpumask in the kernel's `%*pb` format (`bitmap_parse()`), refusing bits at or above
+/// `nr_cpu_ids`. Returns the kernel's error codes: `EINVAL` for malformed text, `EOVERFLOW` for
+/// bits out of range.
+pub(crate) fn parse_cpumask(text: &[u8]) -> Result<CpumaskVar> {
+    let mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+    // SAFETY: `text` is valid for `text.len()` bytes; `mask` is a writable cpumask of at least
+    // `nr_cpu_ids` bits.
+    let r = unsafe { rpadata_shim_parse_cpumask(text.as_ptr().cast(), text.len(), mask.as_raw()) };
+    kernel::error::to_result(r)?;
+    Ok(mask)
+}
+
+/// Entry point of every rpadata sysfs file's show (see `shim.c`).
+///
+/// # Safety
+///
+/// Called by sysfs with a live kobject, a NUL-terminated attribute name and a `PAGE_SIZE` buffer.
+#[no_mangle]
+unsafe extern "C" fn rpadata_sysfs_show(
+    kobj: *mut bindings::kobject,
+    attr: *const c_char,
+    buf: *mut c_char,
+) -> isize {
+    let (Some(kobj), Some(buf)) = (NonNull::new(kobj), NonNull::new(buf)) else {
+        return EINVAL.to_errno() as isize;
+    };
+    // INVARIANT: Sysfs keeps the kobject alive during the callback.
+    let node = SysfsNode(kobj, PhantomData);
+    // SAFETY: A NUL-terminated static attribute name, per the safety requirements.
+    let attr = unsafe { CStr::from_char_ptr(attr) };
+    // INVARIANT: `buf` is the callback's page.
+    let mut out = SysfsOut(buf);
+    match crate::sysfs::show(node, attr, &mut out) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Entry point of every rpadata sysfs file's store (see `shim.c`).
+///
+/// # Safety
+///
+/// Called by sysfs with a live kobject, a NUL-terminated attribute name and `count` readable
+/// bytes at `buf`.
+#[no_mangle]
+unsafe extern "C" fn rpadata_sysfs_store(
+    kobj: *mut bindings::kobject,
+    attr: *const c_char,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    let Some(kobj) = NonNull::new(kobj) else {
+        return EINVAL.to_errno() as isize;
+    };
+    if buf.is_null() {
+        return EINVAL.to_errno() as isize;
+    }
+    // INVARIANT: Sysfs keeps the kobject alive during the callback.
+    let node = SysfsNode(kobj, PhantomData);
+    // SAFETY: As for show.
+    let attr = unsafe { CStr::from_char_ptr(attr) };
+    // SAFETY: `count` readable bytes per the safety requirements, borrowed for the call.
+    let text = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
+    match crate::sysfs::store(node, attr, text) {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// rpadata's dynamic multi-instance CPU hotplug state; removed when dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a state number returned by `cpuhp_setup_state_multi()`, not yet removed.
+pub(crate) struct HotplugState(c_int);
+
+/// A CPU hotplug callback of an instance: `(cpu, online)`.
+pub(crate) type HotplugFn = unsafe extern "C" fn(c_uint, *mut bindings::hlist_node) -> c_int;
+
+impl HotplugState {
+    /// Sets up the state with `online`/`offline` callbacks (at `CPUHP_AP_ONLINE_DYN`, so
+    /// `offline` runs while the CPU is still online: usable masks shrink before it goes).
+    pub(crate) fn new(online: HotplugFn, offline: HotplugFn) -> Result<Self> {
+        // SAFETY: The callbacks are valid for the module's lifetime, which outlives the state
+        // (removed in `Drop`).
+        let r = unsafe { rpadata_shim_hotplug_setup(online, offline) };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        // INVARIANT: A dynamic state was allocated.
+        Ok(Self(r))
+    }
+
+    /// The state number.
+    pub(crate) fn id(&self) -> c_int {
+        self.0
+    }
+}
+
+impl Drop for HotplugState {
+    fn drop(&mut self) {
+        // SAFETY: The state was set up (type invariant) and every instance was removed from it.
+        unsafe { bindings::__cpuhp_remove_state(self.0, false) };
+    }
+}
+
+/// The hotplug list node of an instance, registered with a [`HotplugState`].
+///
+/// # Invariants
+///
+/// While `state` is `Some`, the node is on that state's instance list and must not move; it is
+/// removed before it is dropped.
+#[pin_data(PinnedDrop)]
+pub(crate) struct HotplugNode {
+    #[pin]
+    node: kernel::types::Opaque<bindings::hlist_node>,
+    state: kernel::sync::atomic::Atomic<c_int>,
+}
+
+impl HotplugNode {
+    /// A node not on any list.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            node <- kernel::types::Opaque::ffi_init(|_| {}),
+            state: kernel::sync::atomic::Atomic::new(-1),
+        })
+    }
+
+    /// Puts the node on `state`'s list, without calling the callbacks. Sleeps; takes the CPU
+    /// hotplug lock, so the caller must not hold it.
+    pub(crate) fn add(self: Pin<&Self>, state: c_int) -> Result {
+        // SAFETY: The node is pinned (it stays put until `PinnedDrop` removed it).
+        let r = unsafe { bindings::__cpuhp_state_add_instance(state, self.node.get(), false) };
+        kernel::error::to_result(r)?;
+        // INVARIANT: On the list of `state` from now on.
+        self.state.store(state, kernel::sync::atomic::Release);
+        Ok(())
+    }
+
+    /// Takes the node off its list; returns after any callback in progress for it. Idempotent.
+    /// Sleeps; takes the CPU hotplug lock.
+    pub(crate) fn remove(&self) {
+        let state = self.state.xchg(-1, kernel::sync::atomic::Full);
+        if state >= 0 {
+            // SAFETY: The node is on `state`'s list (type invariant).
+            unsafe { bindings::__cpuhp_state_remove_instance(state, self.node.get(), false) };
+        }
+    }
+
+    /// The raw node, to recognise it in a callback.
+    pub(crate) fn as_raw(&self) -> *mut bindings::hlist_node {
+        self.node.get()
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for HotplugNode {
+    fn drop(self: Pin<&mut Self>) {
+        self.remove();
     }
 }

@@ -11,7 +11,8 @@
 
 use crate::{
     cpumask::{self, MaskType, Usable},
-    ffi::{self, CpusReadGuard, RcuBox, SysfsDir, Workqueue, WqKind},
+    ffi::{self, CpusReadGuard, HotplugNode, RcuBox, SysfsDir, Workqueue, WqKind},
+    hotplug,
     inflight::InFlight,
     params,
     shell::{Shell, ShellCore},
@@ -62,6 +63,38 @@ pub(crate) unsafe fn registry_init() -> Result {
     Ok(())
 }
 
+/// The live instance called `name`, if any (not one being freed).
+pub(crate) fn lookup(name: &CStr) -> Option<Arc<InstanceCore>> {
+    REGISTRY
+        .lock()
+        .instances
+        .iter()
+        .find(|i| i.name() == name && !i.in_flight.is_closed())
+        .cloned()
+}
+
+/// A hotplug callback for the instance whose node is `node`: recomputes its usable masks with
+/// `cpu` online or not. Runs under the CPU hotplug lock, which is taken before the registry lock.
+pub(crate) fn cpu_event(node: *mut kernel::bindings::hlist_node, cpu: u32, online: bool) {
+    let inst = REGISTRY
+        .lock()
+        .instances
+        .iter()
+        .find(|i| i.hotplug.as_raw() == node)
+        .cloned();
+    if let Some(inst) = inst {
+        if let Err(e) = inst.cpu_event(cpu, online) {
+            // The previous masks stay; jobs on a CPU that went away still run elsewhere.
+            pr_warn!(
+                "{:?}: could not update usable masks for CPU {} ({:?})\n",
+                inst.name(),
+                cpu,
+                e
+            );
+        }
+    }
+}
+
 /// Removes `/sys/kernel/rpadata`. Every instance is gone by then: users of the C ABI hold a
 /// reference on the module, and in-module users free theirs first.
 pub(crate) fn registry_exit() {
@@ -107,7 +140,8 @@ pub(crate) struct InstanceCore {
     shells: Mutex<KVec<Arc<ShellCore>>>,
     #[pin]
     pub(crate) in_flight: InFlight,
-    _dir: SysfsDir,
+    #[pin]
+    hotplug: HotplugNode,
 }
 
 // SAFETY: The workqueue pointers are only dereferenced by users counted in `in_flight`, which the
@@ -154,6 +188,38 @@ impl InstanceCore {
         let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
         self.usable.replace(KBox::new(usable, GFP_KERNEL)?);
         Ok(())
+    }
+
+    /// Hotplug: `cpu` is coming online (already in the online mask) or going offline (still in
+    /// it). Called under the CPU hotplug lock.
+    fn cpu_event(&self, cpu: u32, online: bool) -> Result {
+        let mut cpus = cpumask::clone_mask(ffi::cpu_online_mask())?;
+        let id = kernel::cpu::CpuId::from_u32(cpu).ok_or(EINVAL)?;
+        if online {
+            cpus.set(id);
+        } else {
+            cpus.clear(id);
+        }
+        let user = self.user.lock();
+        let usable = Usable::new(&user.parallel, &user.serial, &cpus)?;
+        self.usable.replace(KBox::new(usable, GFP_KERNEL)?);
+        Ok(())
+    }
+
+    /// A copy of one usable mask.
+    pub(crate) fn usable_mask(&self, which: MaskType) -> Result<CpumaskVar> {
+        let guard = kernel::sync::rcu::read_lock();
+        let usable = self.usable.read(&guard);
+        let cpus = match which {
+            MaskType::Parallel => usable.parallel(),
+            MaskType::Serial => usable.serial(),
+        };
+        cpumask::mask_of(cpus)
+    }
+
+    /// The attached shell with id `id`.
+    pub(crate) fn shell(&self, id: u32) -> Option<Arc<ShellCore>> {
+        self.shells.lock().iter().find(|s| s.id() == id).cloned()
     }
 
     /// Replaces one user mask. An empty mask is refused with `EINVAL` and changes nothing; a mask
@@ -216,8 +282,11 @@ impl Default for InstanceOptions {
 /// then destroys its workqueues; shells still held afterwards refuse new jobs with `EINVAL`.
 pub struct Instance {
     core: Arc<InstanceCore>,
-    // Declared after `core`, so that they are destroyed after `drop` drained the instance; boxed
-    // so that the pointers in `core` stay valid.
+    // Dropped in this order after `drop` drained the instance: sysfs directories (removing them
+    // waits for any file access in progress), then the workqueues, boxed so that the pointers in
+    // `core` stay valid until then.
+    shells_dir: SysfsDir,
+    _dir: SysfsDir,
     _parallel_wq: KBox<Workqueue>,
     _serial_wq: KBox<Workqueue>,
 }
@@ -248,7 +317,8 @@ impl Instance {
             parallel: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
             serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
         };
-        let _cpus = CpusReadGuard::new();
+        let state = hotplug::state()?;
+        let cpus = CpusReadGuard::new();
         let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
 
         let mut reg = REGISTRY.lock();
@@ -257,6 +327,8 @@ impl Instance {
         }
         let root = reg.root.as_ref().ok_or(ENODEV)?;
         let dir = root.new_child(name)?;
+        dir.add_files(false)?;
+        let shells_dir = dir.new_child(c"shells")?;
         let core = Arc::pin_init(
             try_pin_init!(InstanceCore {
                 name: CString::try_from(name)?,
@@ -268,18 +340,34 @@ impl Instance {
                 next_shell_id: Atomic::new(0),
                 shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),
                 in_flight <- InFlight::new(),
-                _dir: dir,
+                hotplug <- HotplugNode::new(),
             }),
             GFP_KERNEL,
         )?;
         reg.instances.push(core.clone(), GFP_KERNEL)?;
-        Ok(Self {
+        drop(reg);
+        drop(cpus);
+        // From here on, `Drop` undoes everything on an error.
+        let this = Self {
             core,
+            shells_dir,
+            _dir: dir,
             _parallel_wq: parallel_wq,
             _serial_wq: serial_wq,
-        })
+        };
+        // Adding to the hotplug state takes the hotplug lock itself; a CPU that came or went
+        // since the masks were computed is caught by the refresh below.
+        // SAFETY: `core` is pinned in its `Arc` and the node is structurally pinned.
+        unsafe { Pin::new_unchecked(&this.core.hotplug) }.add(state)?;
+        {
+            let _cpus = CpusReadGuard::new();
+            let user = this.core.user.lock();
+            this.core.refresh_usable(&user)?;
+        }
+        Ok(this)
     }
 
+    #[cfg(rpadata_kunit)]
     pub(crate) fn core(&self) -> &Arc<InstanceCore> {
         &self.core
     }
@@ -287,7 +375,7 @@ impl Instance {
     /// Allocates a shell: an independent ordered stream of jobs.
     pub fn new_shell(&self) -> Result<Shell> {
         let id = self.core.next_shell_id.fetch_add(1, Relaxed);
-        let shell = ShellCore::new(self.core.clone(), id)?;
+        let shell = ShellCore::new(self.core.clone(), id, &self.shells_dir)?;
         self.core.shells.lock().push(shell.clone(), GFP_KERNEL)?;
         Ok(Shell::new(shell))
     }
@@ -322,5 +410,10 @@ impl Drop for Instance {
         // Every job of every shell is serialized once this returns; the workqueues (dropped
         // next) are drained by `destroy_workqueue()`.
         self.core.in_flight.close_and_wait();
+        self.core.hotplug.remove();
+        // Shells still held by their users lose their sysfs directories with the instance.
+        for shell in self.core.shells.lock().iter() {
+            shell.remove_dir();
+        }
     }
 }

@@ -9,12 +9,14 @@
 mod capi;
 mod cpumask;
 mod ffi;
+mod hotplug;
 mod inflight;
 mod instance;
 mod job;
 mod params;
 mod serial;
 mod shell;
+mod sysfs;
 
 #[cfg(rpadata_kunit)]
 mod tests;
@@ -41,7 +43,9 @@ module! {
 }
 
 /// Module state: what exists between `insmod` and `rmmod`.
-struct RpadataModule;
+struct RpadataModule {
+    _hotplug: hotplug::Hotplug,
+}
 
 impl kernel::Module for RpadataModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
@@ -49,8 +53,15 @@ impl kernel::Module for RpadataModule {
         job::check_c_layout()?;
         // SAFETY: Module init runs once, before anything else uses the registry.
         unsafe { instance::registry_init() }?;
+        let hotplug = match hotplug::Hotplug::new() {
+            Ok(h) => h,
+            Err(e) => {
+                instance::registry_exit();
+                return Err(e);
+            }
+        };
         pr_info!("loaded (max_in_flight={})\n", params.max_in_flight);
-        Ok(Self)
+        Ok(Self { _hotplug: hotplug })
     }
 }
 

@@ -12,7 +12,7 @@
 
 use crate::{
     cpumask::Usable,
-    ffi::BhGuard,
+    ffi::{BhGuard, SysfsDir},
     inflight::InFlight,
     instance::InstanceCore,
     job::{
@@ -28,11 +28,12 @@ use core::ptr::NonNull;
 use kernel::{
     bindings,
     cpu::nr_cpu_ids,
-    new_spinlock,
+    new_mutex, new_spinlock,
     prelude::*,
+    str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
-        rcu, Arc, SpinLock,
+        rcu, Arc, Mutex, SpinLock,
     },
 };
 
@@ -75,11 +76,21 @@ pub(crate) struct ShellCore {
     serialized: Atomic<u64>,
     #[pin]
     in_flight: InFlight,
+    /// `shells/<id>` in the instance's sysfs directory, until the shell or instance goes.
+    #[pin]
+    dir: Mutex<Option<SysfsDir>>,
 }
 
 impl ShellCore {
     /// A new shell of `instance`.
-    pub(crate) fn new(instance: Arc<InstanceCore>, id: u32) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        instance: Arc<InstanceCore>,
+        id: u32,
+        shells_dir: &SysfsDir,
+    ) -> Result<Arc<Self>> {
+        let name = CString::try_from_fmt(fmt!("{id}"))?;
+        let dir = shells_dir.new_child(&name)?;
+        dir.add_files(true)?;
         let mut queues = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
         for cpu in 0..nr_cpu_ids() {
             queues.push(
@@ -103,6 +114,7 @@ impl ShellCore {
                 queues,
                 serialized: Atomic::new(0),
                 in_flight <- InFlight::new(),
+                dir <- new_mutex!(Some(dir), "rpadata_shell_dir"),
             }),
             GFP_KERNEL,
         )
@@ -202,6 +214,12 @@ impl ShellCore {
         shell.instance.in_flight.exit();
         // Last access to the shell.
         shell.in_flight.exit();
+    }
+
+    /// Removes the shell's sysfs directory (waiting for file accesses in progress).
+    pub(crate) fn remove_dir(&self) {
+        let dir = self.dir.lock().take();
+        drop(dir);
     }
 
     /// Closes the shell and sleeps until every job submitted to it has been serialized.
@@ -311,5 +329,6 @@ impl Drop for Shell {
     fn drop(&mut self) {
         self.core.close_and_wait();
         self.core.instance.remove_shell(&self.core);
+        self.core.remove_dir();
     }
 }

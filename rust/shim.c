@@ -6,11 +6,17 @@
  * themselves are written in Rust, see rust/capi.rs).
  */
 
+#include <linux/bitmap.h>
 #include <linux/bottom_half.h>
+#include <linux/cpuhotplug.h>
+#include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/preempt.h>
 #include <linux/stddef.h>
+#include <linux/sysfs.h>
 #include <rpadata.h>
+
+#include "shim.h"
 
 void rpadata_shim_bh_disable(void)
 {
@@ -47,3 +53,109 @@ EXPORT_SYMBOL_GPL(rpadata_free_shell);
 EXPORT_SYMBOL_GPL(rpadata_do_parallel);
 EXPORT_SYMBOL_GPL(rpadata_do_serial);
 EXPORT_SYMBOL_GPL(rpadata_set_cpumask);
+
+/*
+ * sysfs: the attribute tables of instance and shell directories. show and
+ * store pass the attribute's name to Rust (rust/sysfs.rs), which finds the
+ * instance or shell by its directory names, so no file ever points into
+ * memory that an instance or shell owns.
+ */
+static ssize_t rpadata_attr_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return rpadata_sysfs_show(kobj, attr->attr.name, buf);
+}
+
+static ssize_t rpadata_attr_store(struct kobject *kobj,
+				  struct kobj_attribute *attr, const char *buf,
+				  size_t count)
+{
+	return rpadata_sysfs_store(kobj, attr->attr.name, buf, count);
+}
+
+#define RPADATA_RW(_name)						\
+	static struct kobj_attribute rpadata_attr_##_name =		\
+		__ATTR(_name, 0644, rpadata_attr_show, rpadata_attr_store)
+#define RPADATA_RO(_name)						\
+	static struct kobj_attribute rpadata_attr_##_name =		\
+		__ATTR(_name, 0444, rpadata_attr_show, NULL)
+
+RPADATA_RW(parallel_cpumask);
+RPADATA_RW(serial_cpumask);
+RPADATA_RO(usable_parallel_cpumask);
+RPADATA_RO(usable_serial_cpumask);
+RPADATA_RO(state);
+RPADATA_RO(max_in_flight);
+RPADATA_RO(in_flight);
+
+static struct attribute *rpadata_instance_attrs[] = {
+	&rpadata_attr_parallel_cpumask.attr,
+	&rpadata_attr_serial_cpumask.attr,
+	&rpadata_attr_usable_parallel_cpumask.attr,
+	&rpadata_attr_usable_serial_cpumask.attr,
+	&rpadata_attr_state.attr,
+	&rpadata_attr_max_in_flight.attr,
+	&rpadata_attr_in_flight.attr,
+	NULL,
+};
+
+static const struct attribute_group rpadata_instance_group = {
+	.attrs = rpadata_instance_attrs,
+};
+
+RPADATA_RO(submitted);
+RPADATA_RO(serialized);
+RPADATA_RO(reorder_pending);
+RPADATA_RO(next_seq);
+
+static struct attribute *rpadata_shell_attrs[] = {
+	&rpadata_attr_submitted.attr,
+	&rpadata_attr_serialized.attr,
+	&rpadata_attr_in_flight.attr,
+	&rpadata_attr_reorder_pending.attr,
+	&rpadata_attr_next_seq.attr,
+	NULL,
+};
+
+static const struct attribute_group rpadata_shell_group = {
+	.attrs = rpadata_shell_attrs,
+};
+
+int rpadata_shim_add_files(struct kobject *kobj, bool shell)
+{
+	return sysfs_create_group(kobj, shell ? &rpadata_shell_group :
+					       &rpadata_instance_group);
+}
+
+const char *rpadata_shim_kobj_name(const struct kobject *kobj)
+{
+	return kobject_name(kobj);
+}
+
+struct kobject *rpadata_shim_kobj_parent(const struct kobject *kobj)
+{
+	return kobj->parent;
+}
+
+/* The kernel's own cpumask format, as C padata's sysfs files print it. */
+int rpadata_shim_emit_cpumask(char *buf, const struct cpumask *mask)
+{
+	return sysfs_emit(buf, "%*pb\n", cpumask_pr_args(mask));
+}
+
+/* The kernel's own parser; bits at or above nr_cpu_ids are an error. */
+int rpadata_shim_parse_cpumask(const char *buf, size_t count,
+			       struct cpumask *mask)
+{
+	if (count > UINT_MAX)
+		return -EINVAL;
+	return bitmap_parse(buf, count, cpumask_bits(mask), nr_cpu_ids);
+}
+
+/* cpuhp_setup_state_multi() casts its callbacks; so does this. */
+int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),
+			       int (*offline)(unsigned int, struct hlist_node *))
+{
+	return cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "rpadata:online",
+				       online, offline);
+}

@@ -500,36 +500,104 @@ mod serialized {
         let shell = inst.new_shell()?;
         let only_last = mask_of(&[last])?;
         inst.set_cpumask(MaskType::Parallel, &only_last)?;
-        ffi::test_remove_cpu(last)?;
-        // The usable masks follow the online CPUs once recomputed.
-        let r = inst.set_cpumask(MaskType::Parallel, &only_last);
-        let valid = inst.is_valid();
         let rec = Recorder::new()?;
         let job = JobBox::new(
             TestJob {
                 rec: rec.clone(),
                 single_cb_cpu: false,
                 index: 0,
-                cb_cpu: 0,
+                cb_cpu: cpus[0],
                 mode: Mode::Random,
             },
             GFP_KERNEL,
         )?;
-        let submitted = shell.do_parallel(job, 0);
+        // The hotplug callback makes the instance invalid while the CPU is away.
+        ffi::test_remove_cpu(last)?;
+        let valid_offline = inst.is_valid();
+        let submitted = shell.do_parallel(job, cpus[0] as i32);
         ffi::test_add_cpu(last)?;
-        assert_eq!(r, Ok(()));
-        assert!(!valid);
+        let valid_online = inst.is_valid();
+        assert!(!valid_offline);
+        assert!(valid_online);
         let (err, job) = match submitted {
             Err(e) => e,
             Ok(_) => return Err(EINVAL),
         };
         assert_eq!(err, EINVAL);
         assert_eq!(job.index, 0);
-        inst.set_cpumask(MaskType::Parallel, &only_last)?;
-        assert!(inst.is_valid());
-        assert!(shell.do_parallel(job, 0).is_ok());
+        assert!(shell.do_parallel(job, cpus[0] as i32).is_ok());
         drop(shell);
         assert_clean(&rec, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn offline_shrinks_usable_masks_and_online_restores_them() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        let last = CpuId::from_u32(cpus[cpus.len() - 1]).ok_or(EINVAL)?;
+        let inst = Instance::new(c"kunit_hp_masks")?;
+        ffi::test_remove_cpu(last.as_u32())?;
+        let par_off = inst.core().usable_mask(MaskType::Parallel)?;
+        let ser_off = inst.core().usable_mask(MaskType::Serial)?;
+        let user_off = inst.core().user_mask(MaskType::Parallel)?;
+        ffi::test_add_cpu(last.as_u32())?;
+        let par_on = inst.core().usable_mask(MaskType::Parallel)?;
+        let ser_on = inst.core().usable_mask(MaskType::Serial)?;
+        assert!(!par_off.test(last));
+        assert!(!ser_off.test(last));
+        // The user mask is what the user asked for, whatever is online.
+        assert!(user_off.test(last));
+        assert!(par_on.test(last));
+        assert!(ser_on.test(last));
+        assert!(inst.is_valid());
+        Ok(())
+    }
+
+    #[test]
+    fn jobs_stay_ordered_and_exactly_once_while_cpus_go_and_come() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        let inst = Instance::new(c"kunit_hp_flow")?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let cycles = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let (stop2, done2, cycles2) = (stop.clone(), done.clone(), cycles.clone());
+        let mut others = KVec::new();
+        others.extend_from_slice(&cpus[1..], GFP_KERNEL)?;
+        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            let mut i = 0usize;
+            while !stop2.load(Relaxed) {
+                let cpu = others.get(i % others.len().max(1)).copied().unwrap_or(0);
+                if ffi::test_remove_cpu(cpu).is_ok() {
+                    let _ = ffi::test_add_cpu(cpu);
+                    cycles2.add(1, Relaxed);
+                }
+                i += 1;
+            }
+            done2.store(true, kernel::sync::atomic::Release);
+        })?;
+        // Callback CPU 0 stays online: the global order of serial callbacks is checked.
+        let n = 20_000;
+        let refused = submit(&shell, &rec, 0, n, &cpus[..1], Mode::Random)?;
+        stop.store(true, kernel::sync::atomic::Release);
+        while !done.load(Relaxed) {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        drop(shell);
+        assert_eq!(refused, 0);
+        assert!(cycles.load(Relaxed) > 0);
+        assert_eq!(rec.parallel_runs.load(Relaxed), n);
+        assert_eq!(rec.serial_runs.load(Relaxed), n);
+        assert_eq!(rec.next.load(Relaxed), n);
+        assert_eq!(rec.out_of_order.load(Relaxed), 0);
+        assert_eq!(rec.bh_enabled.load(Relaxed), 0);
         Ok(())
     }
 

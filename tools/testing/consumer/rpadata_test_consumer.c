@@ -11,6 +11,11 @@
  * Results are read-only module parameters under
  * /sys/module/rpadata_test_consumer/parameters/; loading fails with -EIO
  * when any check failed, so `make check` sees it either way.
+ *
+ * hold=1 keeps the instance and its shells (idle) until rmmod, for sysfs
+ * checks. flood=1 instead keeps a thread submitting packets until rmmod (a
+ * load for hotplug and cpumask stress); rmmod then waits for every packet,
+ * checks them and prints "flood done: ... ok" or "... FAILED".
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -19,6 +24,7 @@
 #include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -38,6 +44,14 @@ MODULE_PARM_DESC(shells, "Shells (streams) to spread them over, 1..8 (default 2)
 static char *name = "rpadata_test";
 module_param(name, charp, 0444);
 MODULE_PARM_DESC(name, "Instance name");
+
+static bool hold;
+module_param(hold, bool, 0444);
+MODULE_PARM_DESC(hold, "Keep the idle instance and shells until rmmod");
+
+static bool flood;
+module_param(flood, bool, 0444);
+MODULE_PARM_DESC(flood, "Submit packets from a thread until rmmod");
 
 static unsigned long delivered;
 module_param(delivered, ulong, 0444);
@@ -76,6 +90,9 @@ struct packet {
 
 static struct stream streams[MAX_SHELLS];
 static atomic_long_t n_delivered, n_out_of_order, n_wrong_cpu, n_bh_enabled;
+static struct rpadata_instance *inst;
+static struct task_struct *flooder;
+static unsigned long flood_submitted, flood_invalid;
 
 static u32 mix(unsigned long x)
 {
@@ -124,9 +141,66 @@ static void packet_serial(struct rpadata_priv *padata)
 	kfree(p);
 }
 
+/* Submits packet number i; returns rpadata_do_parallel()'s result. */
+static int send_packet(unsigned long i, gfp_t gfp)
+{
+	struct packet *p = kzalloc(sizeof(*p), gfp);
+	int cb_cpu, err;
+
+	if (!p)
+		return -ENOMEM;
+	p->stream = &streams[i % shells];
+	p->seq = i / shells;
+	p->padata.parallel = packet_parallel;
+	p->padata.serial = packet_serial;
+	cb_cpu = mix(i) % nr_cpu_ids;
+	p->cb_cpu = cpu_online(cb_cpu) ? cb_cpu : -1;
+	/* Written back before the job can run. */
+	err = rpadata_do_parallel(p->stream->shell, &p->padata, &p->cb_cpu);
+	if (err)
+		kfree(p);
+	return err;
+}
+
+static void free_all(void)
+{
+	unsigned int k;
+
+	/* Freeing sleeps until every packet was delivered. */
+	for (k = 0; k < shells; k++)
+		rpadata_free_shell(streams[k].shell);
+	rpadata_free(inst);
+	inst = NULL;
+	delivered = atomic_long_read(&n_delivered);
+	out_of_order = atomic_long_read(&n_out_of_order);
+	wrong_cpu = atomic_long_read(&n_wrong_cpu);
+	bh_enabled = atomic_long_read(&n_bh_enabled);
+}
+
+static int flood_fn(void *unused)
+{
+	unsigned long i = 0;
+
+	while (!kthread_should_stop()) {
+		int err = send_packet(i, GFP_KERNEL);
+
+		if (!err) {
+			i++;
+		} else if (err == -EINVAL) {
+			/* A mask without an online CPU: legitimately invalid. */
+			flood_invalid++;
+			usleep_range(1000, 2000);
+		} else {
+			usleep_range(1000, 2000);
+		}
+		cond_resched();
+	}
+	flood_submitted = i;
+	return 0;
+}
+
 static int __init consumer_init(void)
 {
-	struct rpadata_instance *inst;
 	unsigned long i;
 	unsigned int k;
 	int err = 0;
@@ -147,38 +221,31 @@ static int __init consumer_init(void)
 		}
 	}
 
-	for (i = 0; i < packets; i++) {
-		struct packet *p = kzalloc(sizeof(*p), GFP_KERNEL);
-		int cb_cpu;
-
-		if (!p) {
-			err = -ENOMEM;
-			break;
+	if (flood) {
+		flooder = kthread_run(flood_fn, NULL, "rpadata_flood");
+		if (IS_ERR(flooder)) {
+			err = PTR_ERR(flooder);
+			flooder = NULL;
+			goto out;
 		}
-		p->stream = &streams[i % shells];
-		p->seq = i;
-		p->padata.parallel = packet_parallel;
-		p->padata.serial = packet_serial;
-		cb_cpu = mix(i) % nr_cpu_ids;
-		p->cb_cpu = cpu_online(cb_cpu) ? cb_cpu : -1;
-		/* Written back before the job can run. */
-		if (rpadata_do_parallel(p->stream->shell, &p->padata, &p->cb_cpu)) {
+		return 0;
+	}
+
+	for (i = 0; i < packets; i++) {
+		err = send_packet(i, GFP_KERNEL);
+		if (err == -ENOMEM)
+			break;
+		if (err) {
 			refused++;
-			kfree(p);
+			err = 0;
 		}
 		cond_resched();
 	}
+	if (hold && !err)
+		return 0;
 
 out:
-	/* Freeing sleeps until every packet was delivered. */
-	for (k = 0; k < shells; k++)
-		rpadata_free_shell(streams[k].shell);
-	rpadata_free(inst);
-
-	delivered = atomic_long_read(&n_delivered);
-	out_of_order = atomic_long_read(&n_out_of_order);
-	wrong_cpu = atomic_long_read(&n_wrong_cpu);
-	bh_enabled = atomic_long_read(&n_bh_enabled);
+	free_all();
 	pr_info("packets=%lu shells=%u delivered=%lu refused=%lu out_of_order=%lu wrong_cpu=%lu bh_enabled=%lu\n",
 		packets, shells, delivered, refused, out_of_order, wrong_cpu,
 		bh_enabled);
@@ -192,6 +259,19 @@ out:
 
 static void __exit consumer_exit(void)
 {
+	bool ok;
+
+	if (!inst)
+		return;
+	if (flooder)
+		kthread_stop(flooder);
+	free_all();
+	if (!flooder)
+		return;
+	ok = delivered == flood_submitted && !out_of_order && !bh_enabled;
+	pr_info("flood done: submitted=%lu delivered=%lu invalid=%lu out_of_order=%lu wrong_cpu=%lu bh_enabled=%lu %s\n",
+		flood_submitted, delivered, flood_invalid, out_of_order,
+		wrong_cpu, bh_enabled, ok ? "ok" : "FAILED");
 }
 
 module_init(consumer_init);

@@ -7,5 +7,6 @@
 . /root/guest/ktap.sh
 . /root/guest/module.sh
 . /root/guest/capi.sh
+. /root/guest/sysfs.sh
 
-ktap_run $MODULE_CHECKS $CAPI_CHECKS
+ktap_run $MODULE_CHECKS $CAPI_CHECKS $SYSFS_CHECKS

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The contract between rust/shim.c and the Rust side of rpadata: the C
+ * helpers Rust calls (declared again in rust/ffi.rs) and the Rust functions
+ * the C attribute tables call.
+ */
+#ifndef _RPADATA_SHIM_H
+#define _RPADATA_SHIM_H
+
+#include <linux/cpumask.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/types.h>
+
+void rpadata_shim_bh_disable(void);
+void rpadata_shim_bh_enable(void);
+bool rpadata_shim_in_softirq_or_bh_off(void);
+extern const size_t rpadata_priv_layout[9];
+
+int rpadata_shim_add_files(struct kobject *kobj, bool shell);
+const char *rpadata_shim_kobj_name(const struct kobject *kobj);
+struct kobject *rpadata_shim_kobj_parent(const struct kobject *kobj);
+int rpadata_shim_emit_cpumask(char *buf, const struct cpumask *mask);
+int rpadata_shim_parse_cpumask(const char *buf, size_t count,
+			       struct cpumask *mask);
+int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),
+			       int (*offline)(unsigned int, struct hlist_node *));
+
+/* Written in Rust (rust/ffi.rs). */
+ssize_t rpadata_sysfs_show(struct kobject *kobj, const char *attr, char *buf);
+ssize_t rpadata_sysfs_store(struct kobject *kobj, const char *attr,
+			    const char *buf, size_t count);
+
+#endif /* _RPADATA_SHIM_H */

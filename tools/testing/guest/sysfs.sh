@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# sysfs files of instances and shells, and CPU hotplug, through the C test
+# consumer (needs rpadata loaded and 4 CPUs).
+
+INST=/sys/kernel/rpadata/rpadata_test
+
+# write FILE VALUE: write like `echo VALUE > FILE`, failing with the error.
+write() {
+	echo "$2" > "$1"
+}
+
+t_sysfs_instance_files_show_defaults() {
+	insmod $CONSUMER packets=3000 shells=3 hold=1
+	for f in parallel_cpumask serial_cpumask usable_parallel_cpumask usable_serial_cpumask; do
+		[ "$(cat $INST/$f)" = f ] || fail "$f = $(cat $INST/$f), expected f"
+	done
+	[ "$(cat $INST/state)" = running ] || fail "state = $(cat $INST/state)"
+	[ "$(cat $INST/max_in_flight)" = 1000 ] || fail "max_in_flight = $(cat $INST/max_in_flight)"
+	[ "$(cat $INST/in_flight)" = 0 ] || fail "in_flight = $(cat $INST/in_flight) when idle"
+}
+
+t_sysfs_shell_counters_balance_when_idle() {
+	[ "$(ls $INST/shells | wc -l)" = 3 ] || fail "shells: $(ls $INST/shells)"
+	for s in $INST/shells/*; do
+		[ "$(cat $s/submitted)" = 1000 ] || fail "$s/submitted = $(cat $s/submitted)"
+		[ "$(cat $s/serialized)" = 1000 ] || fail "$s/serialized = $(cat $s/serialized)"
+		[ "$(cat $s/in_flight)" = 0 ] || fail "$s/in_flight = $(cat $s/in_flight)"
+		[ "$(cat $s/reorder_pending)" = 0 ] || fail "$s/reorder_pending = $(cat $s/reorder_pending)"
+		[ "$(cat $s/next_seq)" = 1000 ] || fail "$s/next_seq = $(cat $s/next_seq)"
+	done
+}
+
+t_sysfs_mask_writes_apply() {
+	write $INST/parallel_cpumask 6
+	[ "$(cat $INST/parallel_cpumask)" = 6 ] || fail "parallel_cpumask = $(cat $INST/parallel_cpumask)"
+	[ "$(cat $INST/usable_parallel_cpumask)" = 6 ] || fail "usable = $(cat $INST/usable_parallel_cpumask)"
+	write $INST/serial_cpumask 0x9 2>/dev/null || write $INST/serial_cpumask 9
+	[ "$(cat $INST/serial_cpumask)" = 9 ] || fail "serial_cpumask = $(cat $INST/serial_cpumask)"
+	write $INST/parallel_cpumask f
+	write $INST/serial_cpumask f
+}
+
+# Every malformed value fails with an error and leaves the mask as it was.
+t_sysfs_bad_writes_fail_and_change_nothing() {
+	long=$(head -c 5000 /dev/zero | tr '\0' f)
+	for f in parallel_cpumask serial_cpumask; do
+		write $INST/$f 5
+		for v in "" "xyz" ",,," "," "10" "0" "00000000" "$long" "5 zz" "5,zz" "-1" "5g"; do
+			if write $INST/$f "$v" 2>/dev/null; then
+				fail "$f: writing '$(echo "$v" | cut -c1-20)' succeeded"
+			fi
+			[ "$(cat $INST/$f)" = 5 ] || fail "$f changed to $(cat $INST/$f) by '$v'"
+		done
+		write $INST/$f f
+	done
+	[ "$(cat $INST/state)" = running ] || fail "state = $(cat $INST/state)"
+}
+
+t_sysfs_offline_only_mask_is_accepted_and_invalid_until_online() {
+	echo 0 > /sys/devices/system/cpu/cpu3/online
+	write $INST/parallel_cpumask 8 || fail "mask of an offline CPU refused"
+	[ "$(cat $INST/parallel_cpumask)" = 8 ] || fail "parallel_cpumask = $(cat $INST/parallel_cpumask)"
+	[ "$(cat $INST/state)" = invalid ] || fail "state = $(cat $INST/state) with only CPU 3 (offline)"
+	[ "$(cat $INST/usable_parallel_cpumask)" = 0 ] || fail "usable = $(cat $INST/usable_parallel_cpumask)"
+	echo 1 > /sys/devices/system/cpu/cpu3/online
+	[ "$(cat $INST/state)" = running ] || fail "state = $(cat $INST/state) after CPU 3 came back"
+	[ "$(cat $INST/usable_parallel_cpumask)" = 8 ] || fail "usable = $(cat $INST/usable_parallel_cpumask)"
+	write $INST/parallel_cpumask f
+}
+
+t_hotplug_offline_shrinks_usable_and_online_restores() {
+	echo 0 > /sys/devices/system/cpu/cpu2/online
+	[ "$(cat $INST/usable_parallel_cpumask)" = b ] || fail "usable parallel = $(cat $INST/usable_parallel_cpumask)"
+	[ "$(cat $INST/usable_serial_cpumask)" = b ] || fail "usable serial = $(cat $INST/usable_serial_cpumask)"
+	[ "$(cat $INST/parallel_cpumask)" = f ] || fail "user mask changed: $(cat $INST/parallel_cpumask)"
+	echo 1 > /sys/devices/system/cpu/cpu2/online
+	[ "$(cat $INST/usable_parallel_cpumask)" = f ] || fail "usable parallel = $(cat $INST/usable_parallel_cpumask)"
+}
+
+t_sysfs_files_go_with_the_instance() {
+	rmmod rpadata_test_consumer
+	[ ! -e $INST ] || fail "$INST still there"
+	[ -d /sys/kernel/rpadata ] || fail "root gone"
+}
+
+# A short stress: traffic through 4 shells while CPUs 1-3 go and come and
+# random masks (some malformed) are written to both files, and files are read
+# while the instance is freed. Every packet must be delivered once, in order.
+t_hotplug_and_mask_stress_loses_and_reorders_nothing() {
+	RANDOM=${STRESS_SEED:-42}
+	insmod $CONSUMER flood=1 shells=4
+	( while [ -e $INST ]; do cat $INST/*mask* $INST/state $INST/shells/*/* >/dev/null 2>&1; done ) &
+	reader=$!
+	i=0
+	while [ $i -lt ${STRESS_ROUNDS:-60} ]; do
+		cpu=$((RANDOM % 3 + 1))
+		echo $((RANDOM % 2)) > /sys/devices/system/cpu/cpu$cpu/online 2>/dev/null
+		for f in parallel_cpumask serial_cpumask; do
+			good=$(printf %x $((RANDOM % 15 + 1)))
+			write $INST/$f $good || fail "valid mask $good refused on $f"
+			[ "$(cat $INST/$f)" = "$good" ] || fail "$f = $(cat $INST/$f), wrote $good"
+			bad=$(echo "zz 0 ,, 10 1g" | cut -d' ' -f$((RANDOM % 5 + 1)))
+			if write $INST/$f "$bad" 2>/dev/null; then fail "bad mask '$bad' accepted on $f"; fi
+			[ "$(cat $INST/$f)" = "$good" ] || fail "$f changed by bad write '$bad'"
+		done
+		i=$((i + 1))
+	done
+	for cpu in 1 2 3; do echo 1 > /sys/devices/system/cpu/cpu$cpu/online; done
+	write $INST/parallel_cpumask f
+	write $INST/serial_cpumask f
+	sleep 1
+	rmmod rpadata_test_consumer
+	wait $reader
+	line=$(dmesg | grep "flood done" | tail -n1)
+	echo "$line"
+	case "$line" in
+	*" ok") ;;
+	*) fail "flood failed: $line" ;;
+	esac
+	[ "$(cat /sys/devices/system/cpu/online)" = 0-3 ] || fail "CPUs online: $(cat /sys/devices/system/cpu/online)"
+}
+
+SYSFS_CHECKS="sysfs_instance_files_show_defaults
+sysfs_shell_counters_balance_when_idle
+sysfs_mask_writes_apply
+sysfs_bad_writes_fail_and_change_nothing
+sysfs_offline_only_mask_is_accepted_and_invalid_until_online
+hotplug_offline_shrinks_usable_and_online_restores
+sysfs_files_go_with_the_instance
+hotplug_and_mask_stress_loses_and_reorders_nothing"
