@@ -58,4 +58,35 @@ void rpadata_do_serial(struct rpadata_priv *padata);
 int rpadata_set_cpumask(struct rpadata_instance *pinst, int cpumask_type,
 			const struct cpumask *cpumask);
 
+/**
+ * struct rpadata_mt_job - A multithreaded job: a range split into chunks.
+ * @thread_fn: Called for each chunk [start, end) with @fn_arg, concurrently
+ *             from several threads; returns 0 or a negative errno, which
+ *             stops the job.
+ * @fn_arg: Shared by every call of @thread_fn.
+ * @start: First index.
+ * @size: Number of indices; @start + @size must not overflow.
+ * @align: Chunk boundaries are multiples of it, but for the job's own start
+ *         and end; a power of two, 0 means 1.
+ * @min_chunk: Smallest chunk worth a thread.
+ * @max_threads: Most threads to use, the caller included; at least 1.
+ * @numa_aware: Spread helpers round-robin over the NUMA nodes with CPUs.
+ *
+ * Chunk size is @size / (threads * 4), at least @min_chunk, at least 1,
+ * rounded up to @align, with threads = clamp(@size / max(@min_chunk, @align),
+ * 1, @max_threads). One thread runs the whole range at once in the caller.
+ */
+struct rpadata_mt_job {
+	int (*thread_fn)(unsigned long start, unsigned long end, void *arg);
+	void *fn_arg;
+	unsigned long start;
+	unsigned long size;
+	unsigned long align;
+	unsigned long min_chunk;
+	int max_threads;
+	bool numa_aware;
+};
+
+int rpadata_do_multithreaded(const struct rpadata_mt_job *job);
+
 #endif /* _RPADATA_H */

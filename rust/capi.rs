@@ -12,12 +12,13 @@ use crate::{
     cpumask::MaskType,
     instance::Instance,
     job::{JobHeader, JobRef},
+    mt::{self, MtParams},
     shell::{self, Shell},
 };
 use core::ptr::NonNull;
 use kernel::{
     cpumask::Cpumask,
-    ffi::{c_char, c_int},
+    ffi::{c_char, c_int, c_ulong, c_void},
     new_mutex,
     prelude::*,
     sync::Mutex,
@@ -248,6 +249,81 @@ pub(crate) unsafe extern "C" fn rpadata_set_cpumask(
     // SAFETY: A valid cpumask for the duration of the call per the safety requirements.
     let mask = unsafe { Cpumask::from_raw(mask) };
     match inst.inst.set_cpumask(which, mask) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `struct rpadata_mt_job`.
+#[repr(C)]
+pub(crate) struct CMtJob {
+    thread_fn: Option<unsafe extern "C" fn(c_ulong, c_ulong, *mut c_void) -> c_int>,
+    fn_arg: *mut c_void,
+    start: c_ulong,
+    size: c_ulong,
+    align: c_ulong,
+    min_chunk: c_ulong,
+    max_threads: c_int,
+    numa_aware: bool,
+}
+
+/// The C caller's thread function and argument, shared by every thread of a job.
+struct CThreadFn {
+    f: unsafe extern "C" fn(c_ulong, c_ulong, *mut c_void) -> c_int,
+    arg: *mut c_void,
+}
+
+// SAFETY: `rpadata_do_multithreaded()` documents that the thread function is called concurrently
+// from several threads with the same argument; making that safe is the C caller's part.
+unsafe impl Sync for CThreadFn {}
+
+impl CThreadFn {
+    /// Runs the thread function on `[s, e)`.
+    fn call(&self, s: usize, e: usize) -> Result {
+        // SAFETY: The caller's thread function, called as `rpadata_do_multithreaded()` documents.
+        let r = unsafe { (self.f)(s, e, self.arg) };
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `rpadata_do_multithreaded()`: runs `job->thread_fn` over `[start, start + size)` in chunks, on
+/// the caller and up to `max_threads - 1` helpers, and returns when every chunk is done. Returns 0,
+/// the first negative value a thread function returned (no chunk is handed out after it),
+/// `-EINTR` on a fatal signal to the caller, or `-EINVAL` (NULL job or thread function,
+/// `max_threads < 1`, `align` not a power of two, `start + size` overflows) before any work. The
+/// job is not modified. May sleep.
+///
+/// # Safety
+///
+/// `job` must be NULL or valid for reads for the call; `thread_fn` must be safe to call
+/// concurrently with `fn_arg` on the job's ranges.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_do_multithreaded(job: *const CMtJob) -> c_int {
+    if job.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: Valid for reads per the safety requirements; copied out, never written.
+    let job = unsafe { &*job };
+    let Some(f) = job.thread_fn else {
+        return EINVAL.to_errno();
+    };
+    let Ok(max_threads) = u32::try_from(job.max_threads) else {
+        return EINVAL.to_errno();
+    };
+    let params = MtParams {
+        start: job.start,
+        size: job.size,
+        align: job.align,
+        min_chunk: job.min_chunk,
+        max_threads,
+        numa_aware: job.numa_aware,
+    };
+    let tf = CThreadFn { f, arg: job.fn_arg };
+    match mt::run(&params, None, |s, e| tf.call(s, e)) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -49,6 +49,12 @@ extern "C" {
         count: usize,
         mask: *mut bindings::cpumask,
     ) -> c_int;
+    fn rpadata_shim_fatal_signal_pending() -> bool;
+    fn rpadata_shim_next_node_with_cpus(node: c_int) -> c_int;
+    #[cfg(rpadata_kunit)]
+    fn rpadata_shim_numa_node_id() -> c_int;
+    #[cfg(rpadata_kunit)]
+    fn rpadata_shim_nodes_with_cpus() -> c_uint;
     fn rpadata_shim_hotplug_setup(
         online: unsafe extern "C" fn(c_uint, *mut bindings::hlist_node) -> c_int,
         offline: unsafe extern "C" fn(c_uint, *mut bindings::hlist_node) -> c_int,
@@ -610,4 +616,50 @@ impl PinnedDrop for HotplugNode {
     fn drop(self: Pin<&mut Self>) {
         self.remove();
     }
+}
+
+/// Whether the current task has a fatal signal pending.
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: Reads the current task's signal state only.
+    unsafe { rpadata_shim_fatal_signal_pending() }
+}
+
+/// The NUMA node of the current CPU.
+#[cfg(rpadata_kunit)]
+pub(crate) fn numa_node_id() -> i32 {
+    // SAFETY: No preconditions.
+    unsafe { rpadata_shim_numa_node_id() }
+}
+
+/// The number of NUMA nodes with CPUs.
+#[cfg(rpadata_kunit)]
+pub(crate) fn nodes_with_cpus() -> u32 {
+    // SAFETY: No preconditions.
+    unsafe { rpadata_shim_nodes_with_cpus() }
+}
+
+/// The node that received the last NUMA-aware helper (as `last_used_nid` in C padata).
+static LAST_NODE: kernel::sync::atomic::Atomic<c_int> = kernel::sync::atomic::Atomic::new(0);
+
+/// Queues `item` on the system's default unbound workqueue, on the next NUMA node with CPUs
+/// (round-robin) when `numa_aware`. An item that is already pending is left as it is.
+pub(crate) fn enqueue_unbound<W: RawWorkItem<0>>(item: W, numa_aware: bool) {
+    // SAFETY: `system_dfl_wq` is set up during boot and never destroyed.
+    let wq = unsafe { bindings::system_dfl_wq };
+    let node = if numa_aware {
+        let mut old = LAST_NODE.load(kernel::sync::atomic::Relaxed);
+        loop {
+            // SAFETY: No preconditions; any node id is accepted.
+            let next = unsafe { rpadata_shim_next_node_with_cpus(old) };
+            match LAST_NODE.cmpxchg(old, next, kernel::sync::atomic::Relaxed) {
+                Ok(_) => break next,
+                Err(cur) => old = cur,
+            }
+        }
+    } else {
+        bindings::NUMA_NO_NODE
+    };
+    // SAFETY: The closure queues the given `work_struct` with `queue_work_node()` on a live
+    // workqueue, as `__enqueue` requires.
+    let _ = unsafe { item.__enqueue(move |work| bindings::queue_work_node(node, wq, work)) };
 }

@@ -13,6 +13,7 @@ mod hotplug;
 mod inflight;
 mod instance;
 mod job;
+mod mt;
 mod params;
 mod serial;
 mod shell;
@@ -24,6 +25,7 @@ mod tests;
 pub use cpumask::MaskType;
 pub use instance::{Instance, InstanceOptions};
 pub use job::{Job, JobBox, Pending};
+pub use mt::{run as do_multithreaded, run_reduce as do_multithreaded_reduce, Cancel, MtParams};
 pub use shell::{Shell, ShellStats};
 
 use kernel::prelude::*;

@@ -11,6 +11,9 @@
 #include <linux/cpuhotplug.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/sched/signal.h>
+#include <linux/topology.h>
 #include <linux/preempt.h>
 #include <linux/stddef.h>
 #include <linux/sysfs.h>
@@ -53,6 +56,7 @@ EXPORT_SYMBOL_GPL(rpadata_free_shell);
 EXPORT_SYMBOL_GPL(rpadata_do_parallel);
 EXPORT_SYMBOL_GPL(rpadata_do_serial);
 EXPORT_SYMBOL_GPL(rpadata_set_cpumask);
+EXPORT_SYMBOL_GPL(rpadata_do_multithreaded);
 
 /*
  * sysfs: the attribute tables of instance and shell directories. show and
@@ -158,4 +162,25 @@ int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),
 {
 	return cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "rpadata:online",
 				       online, offline);
+}
+
+bool rpadata_shim_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+/* The next node with CPUs after @node, wrapping (next_node_in()). */
+int rpadata_shim_next_node_with_cpus(int node)
+{
+	return next_node_in(node, node_states[N_CPU]);
+}
+
+int rpadata_shim_numa_node_id(void)
+{
+	return numa_node_id();
+}
+
+unsigned int rpadata_shim_nodes_with_cpus(void)
+{
+	return num_node_state(N_CPU);
 }

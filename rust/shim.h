@@ -23,6 +23,10 @@ struct kobject *rpadata_shim_kobj_parent(const struct kobject *kobj);
 int rpadata_shim_emit_cpumask(char *buf, const struct cpumask *mask);
 int rpadata_shim_parse_cpumask(const char *buf, size_t count,
 			       struct cpumask *mask);
+bool rpadata_shim_fatal_signal_pending(void);
+int rpadata_shim_next_node_with_cpus(int node);
+int rpadata_shim_numa_node_id(void);
+unsigned int rpadata_shim_nodes_with_cpus(void);
 int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),
 			       int (*offline)(unsigned int, struct hlist_node *));
 
