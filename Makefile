@@ -71,11 +71,11 @@ clippy: $(KERNEL_DEP)
 
 fmtcheck: $(KERNEL_DEP)
 	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
-		$(shell find rust samples -name '*.rs')
+		$(shell find rust samples client -name '*.rs')
 
 fmt: $(KERNEL_DEP)
 	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
-		$(shell find rust samples -name '*.rs')
+		$(shell find rust samples client -name '*.rs')
 
 kdir:
 	@echo $(KDIR)

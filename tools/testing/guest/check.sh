@@ -8,5 +8,6 @@
 . /root/guest/module.sh
 . /root/guest/capi.sh
 . /root/guest/sysfs.sh
+. /root/guest/samples.sh
 
-ktap_run $MODULE_CHECKS $CAPI_CHECKS $SYSFS_CHECKS
+ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS
