@@ -6,6 +6,7 @@
 #   make            build rpadata.ko (and the samples) against $(KDIR), into build/module/
 #   make run        boot QEMU, load rpadata and the samples, show what they print
 #   make check      KUnit suites + guest-side checks in QEMU, "N passed, M failed"
+#   make bench      rpadata against C padata in one QEMU boot: a table of ratios
 #   make clippy     build with CLIPPY=1
 #   make fmtcheck   rustfmt --check with the kernel's .rustfmt.toml (make fmt applies it)
 #   make kdir       print the kernel build directory in use
@@ -37,11 +38,12 @@ export KDIR
 MODULE_OUT := $(CURDIR)/build/module
 TEST_OUT := $(CURDIR)/build/kunit
 CLIPPY_OUT := $(CURDIR)/build/clippy
+BENCH_OUT := $(CURDIR)/build/bench
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) \
 	CONFIG_RPADATA=m CONFIG_RPADATA_SAMPLES=m
 
-.PHONY: all modules kernel test-modules run check clippy fmtcheck fmt kdir \
+.PHONY: all modules kernel test-modules bench-modules bench run check clippy fmtcheck fmt kdir \
 	symvers install clean help
 
 all: modules
@@ -57,6 +59,14 @@ test-modules: $(KERNEL_DEP)
 	@mkdir -p $(TEST_OUT)
 	$(MAKE) $(KBUILD_ARGS) MO=$(TEST_OUT) CONFIG_RPADATA_KUNIT_TEST=y \
 		CONFIG_RPADATA_TEST_CONSUMER=m modules
+
+bench-modules: $(KERNEL_DEP)
+	@mkdir -p $(BENCH_OUT)
+	$(MAKE) $(KBUILD_ARGS) MO=$(BENCH_OUT) CONFIG_RPADATA_BENCH=m modules
+
+# make bench [BENCH_ARGS="--smp 4 --jobs 200000"]
+bench: bench-modules
+	tools/testing/bench/run $(BENCH_ARGS)
 
 run: modules
 	tools/testing/run-main

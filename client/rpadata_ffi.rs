@@ -26,8 +26,8 @@ pub(crate) struct RawShell {
 /// `struct rpadata_priv`.
 #[repr(C)]
 pub(crate) struct RawPriv {
-    work: bindings::work_struct,
     next: *mut RawPriv,
+    qnext: *mut RawPriv,
     shell: *mut c_void,
     seq: c_uint,
     cb_cpu: c_int,

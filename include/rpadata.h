@@ -12,7 +12,6 @@
 
 #include <linux/cpumask.h>
 #include <linux/types.h>
-#include <linux/workqueue_types.h>
 
 #define RPADATA_CPU_SERIAL	0x01
 #define RPADATA_CPU_PARALLEL	0x02
@@ -22,8 +21,8 @@ struct rpadata_shell;
 
 /**
  * struct rpadata_priv - Embedded in the caller's per-job structure.
- * @work: Private: the job's work item.
- * @next: Private: link in the shell's reorder list or a serial queue.
+ * @next: Private: link in the shell's reorder list.
+ * @qnext: Private: link in a parallel or serial queue.
  * @shell: Private: the shell the job was submitted to.
  * @seq: Private: sequence number of the job in its shell.
  * @cb_cpu: Private: callback CPU of the job.
@@ -38,8 +37,8 @@ struct rpadata_shell;
  * idle again and may be resubmitted.
  */
 struct rpadata_priv {
-	struct work_struct work;
 	struct rpadata_priv *next;
+	struct rpadata_priv *qnext;
 	void *shell;
 	unsigned int seq;
 	int cb_cpu;

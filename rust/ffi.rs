@@ -294,19 +294,6 @@ impl Workqueue {
         // `WORK_CPU_UNBOUND`.
         unsafe { item.__enqueue(move |work| bindings::queue_work_on(cpu, wq, work)) }
     }
-
-    /// Queues a raw work item on `cpu`.
-    ///
-    /// # Safety
-    ///
-    /// `work` must point to an initialised `work_struct` that stays valid until its function has
-    /// started running (the function may free it).
-    pub(crate) unsafe fn queue_raw_on(&self, cpu: u32, work: *mut bindings::work_struct) -> bool {
-        let cpu = i32::try_from(cpu).unwrap_or(bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32);
-        // SAFETY: The workqueue is live (type invariant); `work` is valid per the safety
-        // requirements.
-        unsafe { bindings::queue_work_on(cpu, self.0.as_ptr(), work) }
-    }
 }
 
 impl Drop for Workqueue {
@@ -315,29 +302,6 @@ impl Drop for Workqueue {
         // queues on it any more. `destroy_workqueue()` drains it first.
         unsafe { bindings::destroy_workqueue(self.0.as_ptr()) };
     }
-}
-
-/// A raw `work_struct` function.
-pub(crate) type RawWorkFn = unsafe extern "C" fn(*mut bindings::work_struct);
-
-/// Initialises a raw work item in place.
-///
-/// # Safety
-///
-/// `work` must be valid for writes and not queued or running.
-pub(crate) unsafe fn init_raw_work(work: *mut bindings::work_struct, func: RawWorkFn) {
-    let key = kernel::static_lock_class!();
-    // SAFETY: `work` is writable and idle per the safety requirements; the name and the lock class
-    // key are static.
-    unsafe {
-        bindings::init_work_with_key(
-            work,
-            Some(func),
-            false,
-            c"rpadata_job".as_char_ptr(),
-            key.as_ptr(),
-        )
-    };
 }
 
 /// An owned `T` behind a pointer that readers load under RCU and writers replace.

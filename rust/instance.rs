@@ -15,9 +15,11 @@ use crate::{
     hotplug,
     inflight::InFlight,
     params,
+    queue::{JobQueue, QueueKind},
     shell::{Shell, ShellCore},
 };
 use kernel::{
+    cpu::nr_cpu_ids,
     cpumask::{Cpumask, CpumaskVar},
     new_mutex,
     prelude::*,
@@ -135,6 +137,8 @@ pub(crate) struct InstanceCore {
     /// Read on the submission path under RCU; replaced under `user`'s lock.
     pub(crate) usable: RcuBox<Usable>,
     max_in_flight: u32,
+    /// Parallel queues, indexed by CPU id.
+    pqueues: KVec<Arc<JobQueue>>,
     next_shell_id: Atomic<u32>,
     #[pin]
     shells: Mutex<KVec<Arc<ShellCore>>>,
@@ -167,6 +171,11 @@ impl InstanceCore {
         // SAFETY: The queue lives in the `Instance` handle, which waits for `in_flight` to drain
         // before it destroys it; callers are counted there.
         unsafe { &*self.parallel_wq }
+    }
+
+    /// The parallel queue of `cpu`.
+    pub(crate) fn parallel_queue(&self, cpu: u32) -> Option<&Arc<JobQueue>> {
+        self.pqueues.get(cpu as usize)
     }
 
     /// The serial workqueue. Only for callers counted in `in_flight`.
@@ -318,6 +327,13 @@ impl Instance {
             serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
         };
         let state = hotplug::state()?;
+        let mut pqueues = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
+        for cpu in 0..nr_cpu_ids() {
+            pqueues.push(
+                Arc::pin_init(JobQueue::new(cpu, QueueKind::Parallel), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
         let cpus = CpusReadGuard::new();
         let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
 
@@ -337,6 +353,7 @@ impl Instance {
                 user <- new_mutex!(user, "rpadata_instance_masks"),
                 usable: RcuBox::new(KBox::new(usable, GFP_KERNEL)?),
                 max_in_flight: opts.max_in_flight,
+                pqueues,
                 next_shell_id: Atomic::new(0),
                 shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),
                 in_flight <- InFlight::new(),

@@ -4,9 +4,9 @@
 //!
 //! Replaces `struct padata_priv` of kernel/padata.c. Every job, whether a C caller embeds a
 //! `struct rpadata_priv` in its own structure or a Rust caller uses [`JobBox`], starts with the same
-//! [`JobHeader`], so one engine serves both. The header embeds the job's work item, so submitting a
-//! job never allocates and there is no pool of work items to run out of (C padata's fallback when
-//! its pool was empty ran `->parallel` inline with BHs enabled).
+//! [`JobHeader`], so one engine serves both. The header has the links the engine queues the job
+//! with, so submitting a job never allocates and there is no pool of work items to run out of (C
+//! padata's fallback when its pool was empty ran `->parallel` inline with BHs enabled).
 //!
 //! This file and `ffi.rs` are the only places that turn raw job pointers into references.
 
@@ -18,10 +18,8 @@ use core::{
     ptr::NonNull,
 };
 use kernel::{
-    bindings,
     prelude::*,
     sync::atomic::{Atomic, Full, Relaxed, Release},
-    types::Opaque,
 };
 
 /// `state` of a job that is not in the engine: never submitted (the caller zeroes the header) or
@@ -43,8 +41,10 @@ pub(crate) type JobFn = unsafe extern "C" fn(*mut JobHeader);
 /// The fields before `parallel` are private to the engine.
 #[repr(C)]
 pub(crate) struct JobHeader {
-    work: Opaque<bindings::work_struct>,
+    /// Link in the shell's reorder list.
     next: *mut JobHeader,
+    /// Link in a parallel or serial queue (a job is on at most one at a time).
+    qnext: *mut JobHeader,
     shell: *const ShellCore,
     seq: u32,
     cb_cpu: i32,
@@ -58,8 +58,8 @@ pub(crate) struct JobHeader {
 /// Byte offsets of the fields of [`JobHeader`], in declaration order, then its size; compared with
 /// the C definition (`rpadata_priv_layout` in shim.c) when the module loads.
 pub(crate) const LAYOUT: [usize; 9] = [
-    offset_of!(JobHeader, work),
     offset_of!(JobHeader, next),
+    offset_of!(JobHeader, qnext),
     offset_of!(JobHeader, shell),
     offset_of!(JobHeader, seq),
     offset_of!(JobHeader, cb_cpu),
@@ -87,8 +87,8 @@ impl JobHeader {
     /// A header for a job that has not been submitted, with the given callbacks.
     pub(crate) fn new(parallel: JobFn, serial: JobFn) -> Self {
         Self {
-            work: Opaque::zeroed(),
             next: core::ptr::null_mut(),
+            qnext: core::ptr::null_mut(),
             shell: core::ptr::null(),
             seq: 0,
             cb_cpu: 0,
@@ -168,21 +168,6 @@ impl JobRef {
         unsafe { (*p).state.store(STATE_IDLE, Release) };
     }
 
-    /// Recovers the job from its work item.
-    ///
-    /// # Safety
-    ///
-    /// `work` must be the work item of a job queued by [`JobRef::queue_parallel`], which is
-    /// handing ownership to its work function.
-    pub(crate) unsafe fn from_work(work: *mut bindings::work_struct) -> Self {
-        // CAST: `work` is the first field of the `repr(C)` `JobHeader` and `Opaque` is
-        // `repr(transparent)`, so both have the same address.
-        let p = work.cast::<JobHeader>();
-        // INVARIANT: The queued job was in the engine and the work item owned it.
-        // SAFETY: `p` is non-NULL, derived from a valid work item.
-        Self(unsafe { NonNull::new_unchecked(p) })
-    }
-
     fn ptr(&self) -> *mut JobHeader {
         self.0.as_ptr()
     }
@@ -210,29 +195,6 @@ impl JobRef {
     pub(crate) fn cb_cpu(&self) -> u32 {
         // SAFETY: As for `shell`; written from a `u32` by `set_route`.
         unsafe { (*self.ptr()).cb_cpu as u32 }
-    }
-
-    /// Queues the job's parallel work on `cpu`; the work function gets the job back with
-    /// [`JobRef::from_work`].
-    pub(crate) fn queue_parallel(
-        self,
-        wq: &crate::ffi::Workqueue,
-        cpu: u32,
-        func: crate::ffi::RawWorkFn,
-    ) {
-        let work = Opaque::cast_into(
-            // SAFETY: The job is valid (type invariant).
-            unsafe { &raw const (*self.ptr()).work },
-        );
-        // SAFETY: We own the job, so its work item is idle; it stays valid until its function
-        // runs, which takes over our ownership (we forget `self` below).
-        unsafe { crate::ffi::init_raw_work(work, func) };
-        // SAFETY: `work` was just initialised; the job stays valid until its serial callback, which
-        // cannot happen before the work function ran.
-        let queued = unsafe { wq.queue_raw_on(cpu, work) };
-        // A job owned by us cannot already be pending.
-        debug_assert!(queued);
-        core::mem::forget(self);
     }
 
     /// Runs the job's parallel callback. Ownership passes to the callback, which must hand the job
@@ -274,7 +236,7 @@ impl Drop for JobRef {
     }
 }
 
-/// A FIFO of jobs linked through their headers: no allocation on any path.
+/// A FIFO of jobs linked through their headers' queue link: no allocation on any path.
 ///
 /// # Invariants
 ///
@@ -303,28 +265,30 @@ impl JobList {
         self.head.is_null()
     }
 
-    /// Appends a job.
-    pub(crate) fn push_back(&mut self, job: JobRef) {
+    /// Appends a job; returns whether the list was empty before.
+    pub(crate) fn push_back(&mut self, job: JobRef) -> bool {
         let p = job.ptr();
         core::mem::forget(job);
         // SAFETY: We own `p` now (we took its `JobRef`); link fields are only touched by the list
         // that owns the job.
-        unsafe { (*p).next = core::ptr::null_mut() };
-        if self.tail.is_null() {
+        unsafe { (*p).qnext = core::ptr::null_mut() };
+        let was_empty = self.tail.is_null();
+        if was_empty {
             self.head = p;
         } else {
             // SAFETY: `tail` is a job owned by this list (type invariant).
-            unsafe { (*self.tail).next = p };
+            unsafe { (*self.tail).qnext = p };
         }
         // INVARIANT: `p` ends the chain and is owned by the list.
         self.tail = p;
+        was_empty
     }
 
     /// Removes and returns the first job.
     pub(crate) fn pop_front(&mut self) -> Option<JobRef> {
         let p = NonNull::new(self.head)?;
         // SAFETY: `p` is owned by this list (type invariant).
-        let next = unsafe { (*p.as_ptr()).next };
+        let next = unsafe { (*p.as_ptr()).qnext };
         self.head = next;
         if next.is_null() {
             self.tail = core::ptr::null_mut();

@@ -15,7 +15,7 @@ mod instance;
 mod job;
 mod mt;
 mod params;
-mod serial;
+mod queue;
 mod shell;
 mod sysfs;
 

@@ -7,8 +7,9 @@
 //! `padata_reorder()`) paths. Each shell has its own sequence numbers, reorder list and serial
 //! queues, so a job of one shell never waits for a job of another.
 //!
-//! Per job, the submission path takes the shell's reorder lock once and queues one work item on
-//! the CPU that runs the parallel callback; no lock shared by all shells or all CPUs is taken.
+//! Per job, the submission path takes the shell's reorder lock once and the lock of the parallel
+//! queue of the CPU that runs the parallel callback; no lock shared by all shells or all CPUs is
+//! taken.
 
 use crate::{
     cpumask::Usable,
@@ -22,11 +23,10 @@ use crate::{
         JobRef,
         ReorderList, //
     },
-    serial::SerialQueue,
+    queue::{JobQueue, QueueKind},
 };
 use core::ptr::NonNull;
 use kernel::{
-    bindings,
     cpu::nr_cpu_ids,
     new_mutex, new_spinlock,
     prelude::*,
@@ -72,7 +72,7 @@ pub(crate) struct ShellCore {
     #[pin]
     reorder: SpinLock<Reorder>,
     /// Indexed by callback CPU id.
-    queues: KVec<Arc<SerialQueue>>,
+    queues: KVec<Arc<JobQueue>>,
     serialized: Atomic<u64>,
     #[pin]
     in_flight: InFlight,
@@ -94,7 +94,7 @@ impl ShellCore {
         let mut queues = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
         for cpu in 0..nr_cpu_ids() {
             queues.push(
-                Arc::pin_init(SerialQueue::new(cpu), GFP_KERNEL)?,
+                Arc::pin_init(JobQueue::new(cpu, QueueKind::Serial), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -184,10 +184,10 @@ impl ShellCore {
         let cpu = usable.parallel_cpu(seq);
         drop(guard);
 
-        match cpu {
-            Some(cpu) if before < inst.max_in_flight() => {
+        match cpu.and_then(|cpu| inst.parallel_queue(cpu)) {
+            Some(queue) if before < inst.max_in_flight() => {
+                queue.push(job, inst.parallel_wq());
                 drop(bh);
-                job.queue_parallel(inst.parallel_wq(), cpu, parallel_work);
             }
             // Limit reached (or, racing with a mask change, no parallel CPU left): run the
             // parallel callback here, with BHs disabled as everywhere else. The submitter is
@@ -233,18 +233,6 @@ impl ShellCore {
         let _bh = BhGuard::new();
         self.reorder.lock().next_seq = seq;
     }
-}
-
-/// The work function of a job's parallel phase.
-///
-/// # Safety
-///
-/// Called by the workqueue for a work item queued by [`JobRef::queue_parallel`].
-unsafe extern "C" fn parallel_work(work: *mut bindings::work_struct) {
-    // SAFETY: Per the function's safety requirements.
-    let job = unsafe { JobRef::from_work(work) };
-    let _bh = BhGuard::new();
-    job.run_parallel();
 }
 
 /// `do_serial`: a job's parallel phase is over; serialize it after every earlier job of its shell.

@@ -38,8 +38,8 @@ bool rpadata_shim_in_softirq_or_bh_off(void)
 
 /* Compared with the Rust definition (JobHeader) when the module loads. */
 const size_t rpadata_priv_layout[] = {
-	offsetof(struct rpadata_priv, work),
 	offsetof(struct rpadata_priv, next),
+	offsetof(struct rpadata_priv, qnext),
 	offsetof(struct rpadata_priv, shell),
 	offsetof(struct rpadata_priv, seq),
 	offsetof(struct rpadata_priv, cb_cpu),

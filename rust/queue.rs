@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Job queues: per CPU, each run by one work item on its CPU.
+//!
+//! Replaces `struct padata_serial_queue`, `padata_serial_worker()` and `padata_parallel_worker()`
+//! of kernel/padata.c. An instance has a parallel queue per CPU; a shell has a serial queue per
+//! callback CPU, which jobs enter from the reorder list in submission order. A queue's work item is
+//! queued only when the queue goes from empty to not empty, and runs every job queued by then: under
+//! load, one wake-up serves a batch of jobs instead of one each (C padata queues a work item per
+//! job on its parallel side). One work item per serial queue means the serial callbacks of a shell
+//! that share a callback CPU run in order and never concurrently.
+
+use crate::{
+    ffi::{
+        BhGuard,
+        Workqueue, //
+    },
+    job::{
+        JobList,
+        JobRef, //
+    },
+    shell::ShellCore,
+};
+use kernel::{
+    impl_has_work, new_spinlock, new_work,
+    prelude::*,
+    sync::{
+        Arc,
+        SpinLock, //
+    },
+    workqueue::{
+        Work,
+        WorkItem, //
+    },
+};
+
+/// What a queue's work does with its jobs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueueKind {
+    /// Runs parallel callbacks.
+    Parallel,
+    /// Runs serial callbacks and accounts for them.
+    Serial,
+}
+
+/// The jobs waiting to run on one CPU.
+#[pin_data]
+pub(crate) struct JobQueue {
+    cpu: u32,
+    kind: QueueKind,
+    #[pin]
+    jobs: SpinLock<JobList>,
+    #[pin]
+    work: Work<JobQueue>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for JobQueue { self.work }
+}
+
+impl JobQueue {
+    /// A queue whose work runs on `cpu`.
+    pub(crate) fn new(cpu: u32, kind: QueueKind) -> impl PinInit<Self> {
+        pin_init!(Self {
+            cpu,
+            kind,
+            jobs <- new_spinlock!(JobList::new(), "rpadata_job_queue"),
+            work <- new_work!("rpadata_queue_work"),
+        })
+    }
+
+    /// Appends a job and, if the queue was empty, schedules its work on its CPU.
+    ///
+    /// Called with BHs disabled, by a user counted in the job's instance (so `wq` is alive for the
+    /// whole call).
+    pub(crate) fn push(self: &Arc<Self>, job: JobRef, wq: &Workqueue) {
+        let was_empty = self.jobs.lock().push_back(job);
+        if was_empty {
+            // Already pending is fine: the pending run takes this job too.
+            let _ = wq.enqueue_on(self.cpu, self.clone());
+        }
+    }
+}
+
+impl WorkItem for JobQueue {
+    type Pointer = Arc<JobQueue>;
+
+    fn run(this: Arc<JobQueue>) {
+        let batch = {
+            let _bh = BhGuard::new();
+            this.jobs.lock().take_all()
+        };
+        for job in batch {
+            match this.kind {
+                QueueKind::Parallel => {
+                    let _bh = BhGuard::new();
+                    job.run_parallel();
+                }
+                QueueKind::Serial => {
+                    let shell = job.shell();
+                    {
+                        let _bh = BhGuard::new();
+                        job.run_serial();
+                    }
+                    // SAFETY: The job held its shell in flight (set at submission) until now: the
+                    // shell is alive, and this call gives that hold up.
+                    unsafe { ShellCore::serialized_one(shell) };
+                }
+            }
+        }
+    }
+}

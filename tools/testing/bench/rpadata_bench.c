@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rpadata benchmark: the same workloads through kernel padata (kernel/padata.c)
+ * and through rpadata's C ABI, alternating A/B, in one boot.
+ *
+ * Prints one line per measurement, "bench: <key>=<value> ...", which
+ * tools/testing/bench/report turns into medians, spreads and ratios.
+ *
+ * Serialized: N jobs (an empty parallel callback that calls do_serial at once,
+ * and one hashing 1 KiB), jobs/s; submit-to-serial latency at a moderate rate.
+ * Multithreaded (rpadata only; C padata's is __init): a CPU-bound and a
+ * memory-bound (fill/checksum) job with 1, 2 and all threads, and a tiny job
+ * (size < min_chunk) against a direct call of its thread function.
+ */
+
+#define pr_fmt(fmt) "bench: " fmt
+
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/padata.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+#include <rpadata.h>
+
+static unsigned long jobs = 1000000;
+module_param(jobs, ulong, 0444);
+MODULE_PARM_DESC(jobs, "Jobs per serialized throughput run (default 1000000)");
+
+static unsigned int rounds = 3;
+module_param(rounds, uint, 0444);
+MODULE_PARM_DESC(rounds, "A/B rounds (default 3)");
+
+static unsigned long lat_jobs = 20000;
+module_param(lat_jobs, ulong, 0444);
+MODULE_PARM_DESC(lat_jobs, "Jobs per latency run (default 20000)");
+
+static unsigned int mt_mib = 256;
+module_param(mt_mib, uint, 0444);
+MODULE_PARM_DESC(mt_mib, "Buffer of the memory-bound job, MiB (default 256)");
+
+enum impl { IMPL_C, IMPL_R };
+static const char *const impl_name[] = { "c", "rpadata" };
+
+struct bjob {
+	struct padata_priv c;
+	struct rpadata_priv r;
+	u64 t0;
+	u32 seed;
+	bool work;
+};
+
+static struct kmem_cache *job_cache;
+static atomic_long_t done_count;
+static unsigned long done_target;
+static DECLARE_COMPLETION(all_done);
+static u64 *lat;
+static atomic_long_t lat_n;
+static u8 payload[1024];
+
+static u32 hash_1k(u32 seed)
+{
+	u32 h = 2166136261u ^ seed;
+	int i;
+
+	for (i = 0; i < sizeof(payload); i++)
+		h = (h ^ payload[i]) * 16777619u;
+	return h;
+}
+
+static void job_done(struct bjob *j)
+{
+	if (lat) {
+		long i = atomic_long_fetch_inc(&lat_n);
+
+		if (i < lat_jobs)
+			lat[i] = ktime_get_ns() - j->t0;
+	}
+	kmem_cache_free(job_cache, j);
+	if (atomic_long_inc_return(&done_count) == done_target)
+		complete(&all_done);
+}
+
+static void c_parallel(struct padata_priv *p)
+{
+	struct bjob *j = container_of(p, struct bjob, c);
+
+	if (j->work)
+		j->seed = hash_1k(j->seed);
+	padata_do_serial(p);
+}
+
+static void c_serial(struct padata_priv *p)
+{
+	job_done(container_of(p, struct bjob, c));
+}
+
+static void r_parallel(struct rpadata_priv *p)
+{
+	struct bjob *j = container_of(p, struct bjob, r);
+
+	if (j->work)
+		j->seed = hash_1k(j->seed);
+	rpadata_do_serial(p);
+}
+
+static void r_serial(struct rpadata_priv *p)
+{
+	job_done(container_of(p, struct bjob, r));
+}
+
+struct target {
+	struct padata_instance *c_inst;
+	struct padata_shell *c_shell;
+	struct rpadata_instance *r_inst;
+	struct rpadata_shell *r_shell;
+};
+
+static struct target tgt;
+
+static int submit(enum impl impl, bool work, unsigned long i)
+{
+	struct bjob *j = kmem_cache_zalloc(job_cache, GFP_KERNEL);
+	int cpu = i % num_online_cpus(), err;
+
+	if (!j)
+		return -ENOMEM;
+	j->seed = i;
+	j->work = work;
+	j->t0 = ktime_get_ns();
+	if (impl == IMPL_C) {
+		j->c.parallel = c_parallel;
+		j->c.serial = c_serial;
+		err = padata_do_parallel(tgt.c_shell, &j->c, &cpu);
+	} else {
+		j->r.parallel = r_parallel;
+		j->r.serial = r_serial;
+		err = rpadata_do_parallel(tgt.r_shell, &j->r, &cpu);
+	}
+	if (err)
+		kmem_cache_free(job_cache, j);
+	return err;
+}
+
+/* Runs n jobs; returns the time from the first submission to the last serial callback. */
+static s64 run_jobs(enum impl impl, bool work, unsigned long n, unsigned int gap_us,
+		    unsigned long *refused)
+{
+	unsigned long i;
+	u64 t0;
+
+	atomic_long_set(&done_count, 0);
+	done_target = n;
+	reinit_completion(&all_done);
+	*refused = 0;
+	t0 = ktime_get_ns();
+	for (i = 0; i < n; i++) {
+		while (submit(impl, work, i)) {
+			(*refused)++;
+			cond_resched();
+		}
+		if (gap_us)
+			udelay(gap_us);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	if (!wait_for_completion_timeout(&all_done, 600 * HZ))
+		return -ETIMEDOUT;
+	return ktime_get_ns() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_serialized(void)
+{
+	unsigned int r, k;
+
+	for (r = 0; r < rounds; r++) {
+		for (k = 0; k < 2; k++) {
+			/* Alternate which implementation goes first. */
+			enum impl impl = (r + k) % 2 ? IMPL_R : IMPL_C;
+			bool work;
+
+			for (work = false; ; work = true) {
+				unsigned long refused;
+				s64 ns = run_jobs(impl, work, jobs, 0, &refused);
+				u64 rate = ns > 0 ? div64_u64((u64)jobs * NSEC_PER_SEC, ns) : 0;
+
+				pr_info("serial_throughput impl=%s workload=%s round=%u jobs=%lu ns=%lld refused=%lu jobs_per_s=%llu\n",
+					impl_name[impl], work ? "work" : "empty", r, jobs, ns,
+					refused, rate);
+				if (work)
+					break;
+			}
+
+			atomic_long_set(&lat_n, 0);
+			lat = kvmalloc_array(lat_jobs, sizeof(*lat), GFP_KERNEL);
+			if (lat) {
+				unsigned long refused;
+				s64 ns = run_jobs(impl, false, lat_jobs, 50, &refused);
+				u64 *l = lat;
+
+				lat = NULL;
+				sort(l, lat_jobs, sizeof(*l), cmp_u64, NULL);
+				pr_info("serial_latency impl=%s round=%u jobs=%lu ns=%lld p50_ns=%llu p99_ns=%llu\n",
+					impl_name[impl], r, lat_jobs, ns, l[lat_jobs / 2],
+					l[lat_jobs * 99 / 100]);
+				kvfree(l);
+			}
+		}
+	}
+}
+
+/* Multithreaded jobs. */
+
+struct mt_arg {
+	u64 *buf;
+	atomic64_t sum;
+};
+
+static int cpu_fn(unsigned long s, unsigned long e, void *a)
+{
+	struct mt_arg *arg = a;
+	u64 acc = 0;
+
+	for (; s < e; s++) {
+		u32 h = s;
+		int k;
+
+		for (k = 0; k < 64; k++)
+			h = (h ^ (h >> 13)) * 0x5bd1e995;
+		acc += h;
+	}
+	atomic64_add(acc, &arg->sum);
+	return 0;
+}
+
+static int fill_fn(unsigned long s, unsigned long e, void *a)
+{
+	struct mt_arg *arg = a;
+	u64 acc = 0;
+
+	for (; s < e; s++) {
+		arg->buf[s] = s * 0x9e3779b97f4a7c15ULL;
+		acc += arg->buf[s];
+	}
+	atomic64_add(acc, &arg->sum);
+	return 0;
+}
+
+static s64 time_mt(int (*fn)(unsigned long, unsigned long, void *), struct mt_arg *arg,
+		   unsigned long size, int threads)
+{
+	struct rpadata_mt_job job = {
+		.thread_fn = fn,
+		.fn_arg = arg,
+		.size = size,
+		.align = 64,
+		.min_chunk = 4096,
+		.max_threads = threads,
+	};
+	u64 t0 = ktime_get_ns();
+	int err = rpadata_do_multithreaded(&job);
+
+	return err ? err : ktime_get_ns() - t0;
+}
+
+static void bench_mt(void)
+{
+	int all = num_online_cpus(), threads[3] = { 1, 2, all };
+	unsigned long words = (unsigned long)mt_mib << 17;
+	struct mt_arg arg = {};
+	unsigned int r, t;
+
+	arg.buf = vmalloc(words * sizeof(u64));
+	/* Touch every page first: the rounds measure work, not page faults. */
+	if (arg.buf)
+		memset(arg.buf, 0, words * sizeof(u64));
+	for (r = 0; r < rounds; r++) {
+		for (t = 0; t < 3; t++) {
+			s64 ns;
+
+			ns = time_mt(cpu_fn, &arg, 1 << 22, threads[t]);
+			pr_info("mt impl=rpadata workload=cpu round=%u threads=%d ns=%lld\n",
+				r, threads[t], ns);
+			if (arg.buf) {
+				ns = time_mt(fill_fn, &arg, words, threads[t]);
+				pr_info("mt impl=rpadata workload=mem round=%u threads=%d ns=%lld\n",
+					r, threads[t], ns);
+			}
+		}
+		/* Tiny job: size < min_chunk, against a direct call. */
+		{
+			int (*fn)(unsigned long, unsigned long, void *) = cpu_fn;
+			struct rpadata_mt_job job = {
+				.thread_fn = cpu_fn, .fn_arg = &arg, .size = 16,
+				.min_chunk = 1024, .max_threads = all,
+			};
+			unsigned long i, n = 100000;
+			u64 t0, direct, via;
+
+			/*
+			 * The direct calls go through an opaque pointer and vary
+			 * their range, as rpadata's do: the compiler must not fold
+			 * them away.
+			 */
+			OPTIMIZER_HIDE_VAR(fn);
+			t0 = ktime_get_ns();
+			for (i = 0; i < n; i++)
+				fn(i, i + 16, &arg);
+			direct = ktime_get_ns() - t0;
+			t0 = ktime_get_ns();
+			for (i = 0; i < n; i++) {
+				job.start = i;
+				rpadata_do_multithreaded(&job);
+			}
+			via = ktime_get_ns() - t0;
+			pr_info("mt_tiny impl=rpadata round=%u calls=%lu direct_ns=%llu rpadata_ns=%llu\n",
+				r, n, direct, via);
+		}
+	}
+	vfree(arg.buf);
+}
+
+static int __init bench_init(void)
+{
+	int err = -ENOMEM;
+
+	if (!jobs || !rounds || !lat_jobs || !mt_mib || mt_mib > 4096)
+		return -EINVAL;
+	get_random_bytes(payload, sizeof(payload));
+	job_cache = KMEM_CACHE(bjob, 0);
+	if (!job_cache)
+		return -ENOMEM;
+	tgt.c_inst = padata_alloc("bench_c");
+	tgt.r_inst = rpadata_alloc("bench_r");
+	if (!tgt.c_inst || !tgt.r_inst)
+		goto out;
+	tgt.c_shell = padata_alloc_shell(tgt.c_inst);
+	tgt.r_shell = rpadata_alloc_shell(tgt.r_inst);
+	if (!tgt.c_shell || !tgt.r_shell)
+		goto out;
+
+	pr_info("start cpus=%u jobs=%lu rounds=%u lat_jobs=%lu mt_mib=%u\n",
+		num_online_cpus(), jobs, rounds, lat_jobs, mt_mib);
+	bench_serialized();
+	bench_mt();
+	pr_info("end\n");
+	err = 0;
+out:
+	if (tgt.c_shell)
+		padata_free_shell(tgt.c_shell);
+	if (tgt.c_inst)
+		padata_free(tgt.c_inst);
+	rpadata_free_shell(tgt.r_shell);
+	rpadata_free(tgt.r_inst);
+	kmem_cache_destroy(job_cache);
+	return err;
+}
+
+static void __exit bench_exit(void)
+{
+}
+
+module_init(bench_init);
+module_exit(bench_exit);
+MODULE_DESCRIPTION("rpadata vs padata benchmark");
+MODULE_LICENSE("GPL");
