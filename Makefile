@@ -6,6 +6,8 @@
 #   make            build rpadata.ko (and the samples) against $(KDIR), into build/module/
 #   make run        boot QEMU, load rpadata and the samples, show what they print
 #   make check      KUnit suites + guest-side checks in QEMU, "N passed, M failed"
+#   make check-debug  the same on the debug kernel (lockdep, KASAN, kmemleak)
+#   make stress     the hotplug/cpumask/traffic stress for minutes
 #   make bench      rpadata against C padata in one QEMU boot: a table of ratios
 #   make clippy     build with CLIPPY=1
 #   make fmtcheck   rustfmt --check with the kernel's .rustfmt.toml (make fmt applies it)
@@ -36,14 +38,15 @@ export KDIR
 # the module a user installs, the test build with the KUnit suites compiled
 # in, and the clippy build.
 MODULE_OUT := $(CURDIR)/build/module
-TEST_OUT := $(CURDIR)/build/kunit
+TEST_OUT := $(CURDIR)/build/kunit$(if $(filter-out default,$(FLAVOUR)),-$(FLAVOUR))
+export RPADATA_TEST_OUT := $(TEST_OUT)
 CLIPPY_OUT := $(CURDIR)/build/clippy
 BENCH_OUT := $(CURDIR)/build/bench
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) \
 	CONFIG_RPADATA=m CONFIG_RPADATA_SAMPLES=m
 
-.PHONY: all modules kernel test-modules bench-modules bench run check clippy fmtcheck fmt kdir \
+.PHONY: all modules kernel test-modules bench-modules bench run check check-debug stress clippy fmtcheck fmt kdir \
 	symvers install clean help
 
 all: modules
@@ -73,6 +76,15 @@ run: modules
 
 check: test-modules
 	tools/testing/kunit/check
+
+# The same suites and checks on the debug kernel (lockdep, KASAN, kmemleak, ...):
+# any splat fails the run.
+check-debug:
+	$(MAKE) check FLAVOUR=debug
+
+# The guest-side stress for minutes instead of seconds (STRESS_ROUNDS, STRESS_SEED).
+stress: test-modules
+	tools/testing/stress
 
 clippy: $(KERNEL_DEP)
 	@mkdir -p $(CLIPPY_OUT)

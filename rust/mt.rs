@@ -123,7 +123,18 @@ impl Plan {
         if p.size == 0 {
             return Ok(None);
         }
-        let threads = (p.size / p.min_chunk.max(align)).clamp(1, p.max_threads as usize);
+        let unit = p.min_chunk.max(align);
+        if p.size < unit || p.max_threads == 1 {
+            // One thread: no division on the path of small jobs, which run inline.
+            return Ok(Some(Self {
+                start: p.start,
+                end,
+                chunk: p.size,
+                first_end: end,
+                threads: 1,
+            }));
+        }
+        let threads = (p.size / unit).clamp(1, p.max_threads as usize);
         let chunk = (p.size / (threads * LOAD_BALANCE)).max(p.min_chunk).max(1);
         // Rounded up to `align`; a chunk too large to round is the whole job anyway.
         let chunk = align_up(chunk, align)
