@@ -53,6 +53,10 @@ static bool flood;
 module_param(flood, bool, 0444);
 MODULE_PARM_DESC(flood, "Submit packets from a thread until rmmod");
 
+static bool misuse;
+module_param(misuse, bool, 0444);
+MODULE_PARM_DESC(misuse, "Call the C ABI with bad arguments and check the errors");
+
 static unsigned long delivered;
 module_param(delivered, ulong, 0444);
 MODULE_PARM_DESC(delivered, "Result: packets whose serial callback ran");
@@ -199,12 +203,150 @@ static int flood_fn(void *unused)
 	return 0;
 }
 
+/* Misuse of the C ABI: each call must fail cleanly (most with a warning). */
+
+static struct rpadata_priv twice;
+static DECLARE_COMPLETION(twice_done);
+static int twice_second_ok = -1;
+
+static void twice_parallel(struct rpadata_priv *padata)
+{
+	rpadata_do_serial(padata);
+	/* Second call: the job is no longer in its parallel phase. */
+	rpadata_do_serial(padata);
+	twice_second_ok = 1;
+}
+
+static void twice_serial(struct rpadata_priv *padata)
+{
+	complete(&twice_done);
+}
+
+struct slow_packet {
+	struct rpadata_priv padata;
+	struct delayed_work dw;
+};
+
+static atomic_t slow_delivered;
+
+static void slow_finish(struct work_struct *w)
+{
+	struct slow_packet *p = container_of(to_delayed_work(w), struct slow_packet, dw);
+
+	rpadata_do_serial(&p->padata);
+}
+
+static void slow_parallel(struct rpadata_priv *padata)
+{
+	struct slow_packet *p = container_of(padata, struct slow_packet, padata);
+
+	INIT_DELAYED_WORK(&p->dw, slow_finish);
+	queue_delayed_work(system_dfl_wq, &p->dw, msecs_to_jiffies(100));
+}
+
+static void slow_serial(struct rpadata_priv *padata)
+{
+	atomic_inc(&slow_delivered);
+	kfree(container_of(padata, struct slow_packet, padata));
+}
+
+static int nop_fn(unsigned long s, unsigned long e, void *a)
+{
+	return 0;
+}
+
+#define EXPECT(cond) do {						\
+	if (!(cond)) {							\
+		pr_err("misuse: %s failed (line %d)\n", #cond, __LINE__);	\
+		bad++;							\
+	}								\
+} while (0)
+
+static int run_misuse(void)
+{
+	struct rpadata_instance *mi;
+	struct rpadata_shell *ms, *ms2;
+	struct rpadata_priv zero = {}, nocb = {};
+	struct rpadata_mt_job mt = { .thread_fn = NULL, .size = 10, .max_threads = 1 };
+	int cpu = 0, warnings = 0, bad = 0, i;
+
+	mi = rpadata_alloc("misuse");
+	if (!mi)
+		return -ENOMEM;
+	ms = rpadata_alloc_shell(mi);
+	ms2 = rpadata_alloc_shell(mi);
+	if (!ms || !ms2) {
+		rpadata_free(mi);
+		return -ENOMEM;
+	}
+	pr_info("misuse begin\n");
+
+	EXPECT(!rpadata_alloc(NULL));				warnings++;
+	EXPECT(!rpadata_alloc("misuse"));	/* duplicate name: no warning */
+	EXPECT(!rpadata_alloc("a/b"));
+	EXPECT(!rpadata_alloc_shell(NULL));			warnings++;
+	EXPECT(rpadata_do_parallel(NULL, &zero, &cpu) == -EINVAL);	warnings++;
+	EXPECT(rpadata_do_parallel(ms, NULL, &cpu) == -EINVAL);	warnings++;
+	EXPECT(rpadata_do_parallel(ms, &zero, NULL) == -EINVAL);	warnings++;
+	EXPECT(rpadata_do_parallel(ms, &nocb, &cpu) == -EINVAL);	warnings++;
+	rpadata_do_serial(NULL);				warnings++;
+	rpadata_do_serial(&zero);	/* never submitted */	warnings++;
+	EXPECT(rpadata_set_cpumask(mi, 0x7, cpu_possible_mask) == -EINVAL);
+	EXPECT(rpadata_set_cpumask(mi, RPADATA_CPU_SERIAL, NULL) == -EINVAL);	warnings++;
+	EXPECT(rpadata_set_cpumask(NULL, RPADATA_CPU_SERIAL, cpu_possible_mask) == -EINVAL);
+	warnings++;
+	EXPECT(rpadata_do_multithreaded(NULL) == -EINVAL);
+	EXPECT(rpadata_do_multithreaded(&mt) == -EINVAL);
+	mt.thread_fn = nop_fn;
+	mt.max_threads = 0;
+	EXPECT(rpadata_do_multithreaded(&mt) == -EINVAL);
+	mt.max_threads = 1;
+	mt.align = 3;
+	EXPECT(rpadata_do_multithreaded(&mt) == -EINVAL);
+	mt.align = 0;
+	mt.start = ULONG_MAX - 2;
+	EXPECT(rpadata_do_multithreaded(&mt) == -EINVAL);
+	rpadata_free(NULL);
+	rpadata_free_shell(NULL);
+
+	/* do_serial twice on one job: the second is refused, nothing breaks. */
+	twice.parallel = twice_parallel;
+	twice.serial = twice_serial;
+	EXPECT(rpadata_do_parallel(ms, &twice, &cpu) == 0);
+	EXPECT(wait_for_completion_timeout(&twice_done, 10 * HZ));
+	EXPECT(twice_second_ok == 1);				warnings++;
+
+	/* Free an instance with shells attached and jobs in flight. */
+	for (i = 0; i < 20; i++) {
+		struct slow_packet *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+		if (!p)
+			break;
+		p->padata.parallel = slow_parallel;
+		p->padata.serial = slow_serial;
+		if (i == 0) {
+			EXPECT(rpadata_do_parallel(ms2, &p->padata, &cpu) == 0);
+			/* Already in flight: refused. */
+			EXPECT(rpadata_do_parallel(ms2, &p->padata, &cpu) == -EINVAL);
+			warnings++;
+			continue;
+		}
+		EXPECT(rpadata_do_parallel(i % 2 ? ms : ms2, &p->padata, &cpu) == 0);
+	}
+	rpadata_free(mi);	/* frees ms and ms2, waiting for their jobs */
+	EXPECT(atomic_read(&slow_delivered) == i);
+	pr_info("misuse end expected_warnings=%d failures=%d\n", warnings, bad);
+	return bad ? -EIO : 0;
+}
+
 static int __init consumer_init(void)
 {
 	unsigned long i;
 	unsigned int k;
 	int err = 0;
 
+	if (misuse)
+		return run_misuse();
 	if (!shells || shells > MAX_SHELLS || !packets) {
 		pr_err("shells must be 1..%d and packets > 0\n", MAX_SHELLS);
 		return -EINVAL;

@@ -42,7 +42,27 @@ t_rpadata_cannot_unload_while_consumer_holds_it() {
 	rmmod rpadata_test_consumer
 }
 
-CAPI_CHECKS="c_consumer_delivers_every_packet_in_order
+# Bad arguments from C: each call fails with its error (most with a
+# warning, which make check expects exactly between the consumer's markers).
+t_c_abi_misuse_fails_cleanly() {
+	insmod $CONSUMER misuse=1 || fail "misuse checks failed: $(dmesg | grep 'misuse:' | tail -n 3)"
+	dmesg | grep -q "misuse end expected_warnings=[0-9]* failures=0" || fail "no misuse summary"
+	rmmod rpadata_test_consumer
+}
+
+t_instance_lifecycle_100_times() {
+	i=0
+	while [ $i -lt 100 ]; do
+		insmod $CONSUMER packets=50 shells=2 name=loop || fail "round $i failed"
+		rmmod rpadata_test_consumer
+		i=$((i + 1))
+	done
+	[ -z "$(ls /sys/kernel/rpadata)" ] || fail "stale entries: $(ls /sys/kernel/rpadata)"
+}
+
+CAPI_CHECKS="c_abi_misuse_fails_cleanly
+instance_lifecycle_100_times
+c_consumer_delivers_every_packet_in_order
 c_consumer_with_one_shell_and_small_runs
 c_consumer_bad_parameters_refused
 rpadata_cannot_unload_while_consumer_holds_it"
