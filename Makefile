@@ -105,10 +105,14 @@ kdir:
 symvers:
 	@echo $(MODULE_OUT)/Module.symvers
 
+# Installs rpadata.ko (and the samples) for KDIR's kernel under
+# $(INSTALL_MOD_PATH)/lib/modules/<release>/extra/ and runs depmod; the header
+# and Module.symvers go to $(INSTALL_MOD_PATH)/usr/src/rpadata/ for consumer
+# modules (ccflags-y += -I.../include, KBUILD_EXTRA_SYMBOLS=.../Module.symvers).
 install: modules
-	$(MAKE) $(KBUILD_ARGS) MO=$(MODULE_OUT) modules_install
-	install -D -m 0644 include/rpadata.h \
-		$(INSTALL_HDR_PATH)/usr/include/linux/rpadata.h
+	$(MAKE) $(KBUILD_ARGS) MO=$(MODULE_OUT) INSTALL_MOD_DIR=extra modules_install
+	install -D -m 0644 include/rpadata.h $(INSTALL_MOD_PATH)/usr/src/rpadata/include/rpadata.h
+	install -D -m 0644 $(MODULE_OUT)/Module.symvers $(INSTALL_MOD_PATH)/usr/src/rpadata/Module.symvers
 
 clean:
 	rm -rf build
