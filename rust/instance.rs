@@ -19,7 +19,6 @@ use crate::{
     shell::{Shell, ShellCore},
 };
 use kernel::{
-    cpu::nr_cpu_ids,
     cpumask::{Cpumask, CpumaskVar},
     new_mutex,
     prelude::*,
@@ -327,13 +326,7 @@ impl Instance {
             serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
         };
         let state = hotplug::state()?;
-        let mut pqueues = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
-        for cpu in 0..nr_cpu_ids() {
-            pqueues.push(
-                Arc::pin_init(JobQueue::new(cpu, QueueKind::Parallel), GFP_KERNEL)?,
-                GFP_KERNEL,
-            )?;
-        }
+        let pqueues = JobQueue::per_cpu(QueueKind::Parallel)?;
         let cpus = CpusReadGuard::new();
         let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
 

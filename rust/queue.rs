@@ -69,6 +69,16 @@ impl JobQueue {
         })
     }
 
+    /// One queue of `kind` per possible CPU id, indexed by CPU id.
+    pub(crate) fn per_cpu(kind: QueueKind) -> Result<KVec<Arc<Self>>> {
+        let n = kernel::cpu::nr_cpu_ids();
+        let mut queues = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+        for cpu in 0..n {
+            queues.push(Arc::pin_init(Self::new(cpu, kind), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        Ok(queues)
+    }
+
     /// Appends a job and, if the queue was empty, schedules its work on its CPU.
     ///
     /// Called with BHs disabled, by a user counted in the job's instance (so `wq` is alive for the

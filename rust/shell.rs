@@ -27,7 +27,6 @@ use crate::{
 };
 use core::ptr::NonNull;
 use kernel::{
-    cpu::nr_cpu_ids,
     new_mutex, new_spinlock,
     prelude::*,
     str::CString,
@@ -91,13 +90,7 @@ impl ShellCore {
         let name = CString::try_from_fmt(fmt!("{id}"))?;
         let dir = shells_dir.new_child(&name)?;
         dir.add_files(true)?;
-        let mut queues = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
-        for cpu in 0..nr_cpu_ids() {
-            queues.push(
-                Arc::pin_init(JobQueue::new(cpu, QueueKind::Serial), GFP_KERNEL)?,
-                GFP_KERNEL,
-            )?;
-        }
+        let queues = JobQueue::per_cpu(QueueKind::Serial)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 id,

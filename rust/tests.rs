@@ -168,6 +168,26 @@ mod serialized {
         }
     }
 
+    /// A test job for `rec`.
+    fn test_job(
+        rec: &Arc<Recorder>,
+        index: u64,
+        cb_cpu: u32,
+        mode: Mode,
+        single_cb_cpu: bool,
+    ) -> Result<JobBox<TestJob>> {
+        JobBox::new(
+            TestJob {
+                rec: rec.clone(),
+                single_cb_cpu,
+                index,
+                cb_cpu,
+                mode,
+            },
+            GFP_KERNEL,
+        )
+    }
+
     /// Submits `n` jobs numbered `first..first + n` with callback CPUs cycling over `cb_cpus`, and
     /// checks that each goes to the callback CPU asked for.
     fn submit(
@@ -182,16 +202,7 @@ mod serialized {
         for index in first..first + n {
             let i = index.checked_rem(cb_cpus.len() as u64).unwrap_or(0) as usize;
             let cb_cpu = cb_cpus.get(i).copied().unwrap_or(0);
-            let job = JobBox::new(
-                TestJob {
-                    rec: rec.clone(),
-                    single_cb_cpu: cb_cpus.len() == 1,
-                    index,
-                    cb_cpu,
-                    mode,
-                },
-                GFP_KERNEL,
-            )?;
+            let job = test_job(rec, index, cb_cpu, mode, cb_cpus.len() == 1)?;
             match shell.do_parallel(job, cb_cpu as i32) {
                 Ok(cpu) if cpu == cb_cpu => {}
                 Ok(_) => rec.wrong_cb_cpu.add(1, Relaxed),
@@ -369,16 +380,7 @@ mod serialized {
             (4096, cpus[1]),
         ];
         for (i, &(asked, want)) in cases.iter().enumerate() {
-            let job = JobBox::new(
-                TestJob {
-                    rec: rec.clone(),
-                    single_cb_cpu: false,
-                    index: i as u64,
-                    cb_cpu: want,
-                    mode: Mode::Random,
-                },
-                GFP_KERNEL,
-            )?;
+            let job = test_job(&rec, i as u64, want, Mode::Random, false)?;
             assert_eq!(shell.do_parallel(job, asked).ok(), Some(want));
         }
         drop(shell);
@@ -443,16 +445,7 @@ mod serialized {
         let n = 25_000;
         let mut refused = 0;
         for index in 0..n {
-            let job = JobBox::new(
-                TestJob {
-                    rec: rec.clone(),
-                    single_cb_cpu: false,
-                    index,
-                    cb_cpu: 0,
-                    mode: Mode::Random,
-                },
-                GFP_KERNEL,
-            )?;
+            let job = test_job(&rec, index, 0, Mode::Random, false)?;
             match shell.do_parallel(job, 0) {
                 Ok(_) => {}
                 Err(_) => refused += 1,
@@ -501,16 +494,7 @@ mod serialized {
         let only_last = mask_of(&[last])?;
         inst.set_cpumask(MaskType::Parallel, &only_last)?;
         let rec = Recorder::new()?;
-        let job = JobBox::new(
-            TestJob {
-                rec: rec.clone(),
-                single_cb_cpu: false,
-                index: 0,
-                cb_cpu: cpus[0],
-                mode: Mode::Random,
-            },
-            GFP_KERNEL,
-        )?;
+        let job = test_job(&rec, 0, cpus[0], Mode::Random, false)?;
         // The hotplug callback makes the instance invalid while the CPU is away.
         ffi::test_remove_cpu(last)?;
         let valid_offline = inst.is_valid();
@@ -629,16 +613,7 @@ mod serialized {
         let shell = inst.new_shell()?;
         drop(inst);
         let rec = Recorder::new()?;
-        let job = JobBox::new(
-            TestJob {
-                rec: rec.clone(),
-                single_cb_cpu: false,
-                index: 0,
-                cb_cpu: 0,
-                mode: Mode::Random,
-            },
-            GFP_KERNEL,
-        )?;
+        let job = test_job(&rec, 0, 0, Mode::Random, false)?;
         assert_eq!(
             shell.do_parallel(job, 0).err().map(|(e, _)| e),
             Some(EINVAL)
