@@ -7,8 +7,15 @@
 //! is loaded, and refuses to load with `-EINVAL` and a message naming the parameter and the range it
 //! accepts, so that a typo never produces a half-working module.
 
-use core::ops::RangeInclusive;
+use core::{borrow::Borrow, ops::RangeInclusive};
 use kernel::prelude::*;
+
+/// Reads a module parameter's value on every supported kernel: `ModuleParamAccess::value()` returns
+/// `&T` in 7.2 and `T` in 7.3, and both borrow as `T`. This is the one place that differs between
+/// the two series, and it needs no cfg.
+pub(crate) fn param<T: Copy, V: Borrow<T>>(value: V) -> T {
+    *value.borrow()
+}
 
 /// Values accepted for `max_in_flight`.
 pub(crate) const MAX_IN_FLIGHT: RangeInclusive<u32> = 1..=1 << 20;
@@ -23,7 +30,7 @@ pub(crate) struct Params {
 impl Params {
     /// Validates the parameters given at `insmod` time.
     pub(crate) fn from_module() -> Result<Self> {
-        Self::new(*crate::module_parameters::max_in_flight.value())
+        Self::new(param(crate::module_parameters::max_in_flight.value()))
     }
 
     /// Validates raw parameter values, logging which one is wrong.

@@ -10,6 +10,7 @@
 #[path = "../client/rpadata.rs"]
 mod rpadata;
 
+use core::borrow::Borrow;
 use kernel::{
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
@@ -79,8 +80,9 @@ fn fill_and_sum(buf: &[Atomic<u64>], threads: u32) -> Result<(u64, i64, i64)> {
 
 impl kernel::Module for MtSample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let size_mib = *module_parameters::size_mib.value();
-        let mut threads = *module_parameters::threads.value();
+        // `value()` gives `&u32` on 7.2 and `u32` on 7.3; both borrow as `u32`.
+        let size_mib: u32 = *Borrow::borrow(&module_parameters::size_mib.value());
+        let mut threads: u32 = *Borrow::borrow(&module_parameters::threads.value());
         let cpus = kernel::cpu::nr_cpu_ids();
         if !(1..=1024).contains(&size_mib) {
             pr_err!("size_mib={} is out of range (1..=1024)\n", size_mib);

@@ -10,6 +10,7 @@
 #[path = "../client/rpadata.rs"]
 mod rpadata;
 
+use core::borrow::Borrow;
 use kernel::{
     prelude::*,
     sync::{
@@ -81,7 +82,8 @@ struct SerialSample;
 
 impl kernel::Module for SerialSample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let n = *module_parameters::jobs.value();
+        // `value()` gives `&u32` on 7.2 and `u32` on 7.3; both borrow as `u32`.
+        let n: u32 = *Borrow::borrow(&module_parameters::jobs.value());
         if !(1..=1_000_000).contains(&n) {
             pr_err!("jobs={} is out of range (1..=1000000)\n", n);
             return Err(EINVAL);
