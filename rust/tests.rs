@@ -230,6 +230,16 @@ mod serialized {
         Ok(m)
     }
 
+    /// Sleeps until `cond` holds, for at most 10 s (the caller then asserts it).
+    fn wait_until(cond: impl Fn() -> bool) {
+        for _ in 0..10_000 {
+            if cond() {
+                return;
+            }
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+    }
+
     /// Checks the recorder after `n` jobs ran to completion.
     fn assert_clean(rec: &Recorder, n: u64) {
         assert_eq!(rec.parallel_runs.load(Relaxed), n);
@@ -451,6 +461,8 @@ mod serialized {
                 Err(_) => refused += 1,
             }
         }
+        // However loaded the host, let the changer do at least one change before stopping it.
+        wait_until(|| changes.load(Relaxed) > 0);
         stop.store(true, kernel::sync::atomic::Release);
         drop(shell);
         assert_eq!(refused, 0);
@@ -570,6 +582,7 @@ mod serialized {
         // Callback CPU 0 stays online: the global order of serial callbacks is checked.
         let n = 20_000;
         let refused = submit(&shell, &rec, 0, n, &cpus[..1], Mode::Random)?;
+        wait_until(|| cycles.load(Relaxed) > 0);
         stop.store(true, kernel::sync::atomic::Release);
         while !done.load(Relaxed) {
             kernel::time::delay::fsleep(Delta::from_millis(1));
