@@ -84,14 +84,35 @@ t_sysfs_files_go_with_the_instance() {
 	[ -d /sys/kernel/rpadata ] || fail "root gone"
 }
 
-# A short stress: traffic through 4 shells while CPUs 1-3 go and come and
-# random masks (some malformed) are written to both files, and files are read
-# while the instance is freed. Every packet must be delivered once, in order.
+# Background load for the stress: instances with shells allocated, used and
+# freed (the serialized sample) and multithreaded jobs (the multithreaded
+# sample), in a loop until /tmp/stress.running goes; each run must succeed.
+stress_background() {
+	n=0
+	while [ -e /tmp/stress.running ]; do
+		insmod $MOD/rpadata_sample_serial.ko jobs=2000 || { echo "serial sample failed"; return 1; }
+		rmmod rpadata_sample_serial
+		insmod $MOD/rpadata_sample_mt.ko size_mib=4 || { echo "mt sample failed"; return 1; }
+		rmmod rpadata_sample_mt
+		n=$((n + 1))
+	done
+	echo "$n background rounds" > /tmp/stress.rounds
+}
+
+# The stress (short here, long in `make stress`): traffic through 4 shells
+# while CPUs 1-3 go and come, random masks (some malformed) are written to
+# both files, other instances come and go and multithreaded jobs run, and
+# files are read while the instance is freed. Every packet must be delivered
+# once, in order; every background run must succeed.
 t_hotplug_and_mask_stress_loses_and_reorders_nothing() {
 	RANDOM=${STRESS_SEED:-42}
 	insmod $CONSUMER flood=1 shells=4
 	( while [ -e $INST ]; do cat $INST/*mask* $INST/state $INST/shells/*/* >/dev/null 2>&1; done ) &
 	reader=$!
+	touch /tmp/stress.running
+	rm -f /tmp/stress.rounds
+	stress_background > /tmp/stress.bg 2>&1 &
+	bg=$!
 	i=0
 	while [ $i -lt ${STRESS_ROUNDS:-60} ]; do
 		cpu=$((RANDOM % 3 + 1))
@@ -106,6 +127,10 @@ t_hotplug_and_mask_stress_loses_and_reorders_nothing() {
 		done
 		i=$((i + 1))
 	done
+	rm /tmp/stress.running
+	wait $bg || fail "background load failed: $(cat /tmp/stress.bg)"
+	[ -s /tmp/stress.rounds ] || fail "background load did not finish a round: $(cat /tmp/stress.bg)"
+	cat /tmp/stress.rounds
 	for cpu in 1 2 3; do echo 1 > /sys/devices/system/cpu/cpu$cpu/online; done
 	write $INST/parallel_cpumask f
 	write $INST/serial_cpumask f
