@@ -19,7 +19,7 @@
 # point it at any Rust-enabled 7.2 build tree to use that instead.
 
 RPADATA_CACHE ?= $(HOME)/.cache/rpadata
-KERNEL ?= 7.2
+KERNEL ?= $(or $(RPADATA_KERNEL),7.2)
 FLAVOUR ?= default
 LLVM ?= -19
 export RPADATA_CACHE FLAVOUR
@@ -37,11 +37,15 @@ export KDIR
 # Kbuild output stays out of the source tree (MO=), one directory per build:
 # the module a user installs, the test build with the KUnit suites compiled
 # in, and the clippy build.
-MODULE_OUT := $(CURDIR)/build/module
-TEST_OUT := $(CURDIR)/build/kunit$(if $(filter-out default,$(FLAVOUR)),-$(FLAVOUR))
-export RPADATA_TEST_OUT := $(TEST_OUT)
-CLIPPY_OUT := $(CURDIR)/build/clippy
-BENCH_OUT := $(CURDIR)/build/bench
+# Each kernel series and flavour other than 7.2/default gets its own
+# directories (build/kunit-7.3, build/check-debug, ...).
+export RPADATA_SUFFIX := $(if $(filter-out 7.2,$(KERNEL)),-$(KERNEL))$(if $(filter-out default,$(FLAVOUR)),-$(FLAVOUR))
+export RPADATA_MODULE_OUT := $(CURDIR)/build/module$(RPADATA_SUFFIX)
+export RPADATA_TEST_OUT := $(CURDIR)/build/kunit$(RPADATA_SUFFIX)
+MODULE_OUT := $(RPADATA_MODULE_OUT)
+TEST_OUT := $(RPADATA_TEST_OUT)
+CLIPPY_OUT := $(CURDIR)/build/clippy$(RPADATA_SUFFIX)
+BENCH_OUT := $(CURDIR)/build/bench$(RPADATA_SUFFIX)
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) \
 	CONFIG_RPADATA=m CONFIG_RPADATA_SAMPLES=m

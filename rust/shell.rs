@@ -233,7 +233,9 @@ pub(crate) fn do_serial(job: JobRef) {
     // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight.
     let shell = unsafe { &*job.shell() };
     // Keep the shell and the instance (whose serial workqueue we use) in flight until we are done:
-    // the job we pass on may be serialized, and its hold given up, before we return.
+    // the job we pass on may be serialized, and its hold given up, before we return. Dropped in
+    // reverse order: the shell's hold goes first and is the last access to the shell; the
+    // instance's hold points into the instance itself, which cannot be freed while it is held.
     let _inst = shell.instance.in_flight.hold();
     let _shell = shell.in_flight.hold();
     let wq = shell.instance.serial_wq();
@@ -244,9 +246,10 @@ pub(crate) fn do_serial(job: JobRef) {
     r.pending += 1;
     while let Some(ready) = r.list.pop_ready() {
         r.pending -= 1;
+        // `cb_cpu` was chosen below `nr_cpu_ids`, and there is a queue for each such CPU; the
+        // fallback only keeps a job from being lost if that ever changed.
         let cpu = ready.cb_cpu() as usize;
-        // `cb_cpu` was chosen below `nr_cpu_ids`, and there is a queue for each such CPU.
-        if let Some(q) = shell.queues.get(cpu) {
+        if let Some(q) = shell.queues.get(cpu).or_else(|| shell.queues.first()) {
             q.push(ready, wq);
         }
     }
