@@ -550,8 +550,9 @@ impl HotplugNode {
 
     /// Puts the node on `state`'s list, without calling the callbacks. Sleeps; takes the CPU
     /// hotplug lock, so the caller must not hold it.
-    pub(crate) fn add(self: Pin<&Self>, state: c_int) -> Result {
-        // SAFETY: The node is pinned (it stays put until `PinnedDrop` removed it).
+    pub(crate) fn add(&self, state: c_int) -> Result {
+        // SAFETY: A `HotplugNode` only exists pinned: it is `!Unpin` and made only by `new()`, a
+        // `PinInit`; so the node stays put until `PinnedDrop` has taken it off the list.
         let r = unsafe { bindings::__cpuhp_state_add_instance(state, self.node.get(), false) };
         kernel::error::to_result(r)?;
         // INVARIANT: On the list of `state` from now on.

@@ -367,8 +367,7 @@ impl Instance {
         };
         // Adding to the hotplug state takes the hotplug lock itself; a CPU that came or went
         // since the masks were computed is caught by the refresh below.
-        // SAFETY: `core` is pinned in its `Arc` and the node is structurally pinned.
-        unsafe { Pin::new_unchecked(&this.core.hotplug) }.add(state)?;
+        this.core.hotplug.add(state)?;
         {
             let _cpus = CpusReadGuard::new();
             let user = this.core.user.lock();
