@@ -563,7 +563,9 @@ mod tests {
     #[test]
     fn first_error_stops_handing_out_chunks_and_is_returned() -> Result {
         let chunks = Atomic::new(0usize);
-        let p = params(0, 1 << 20, 1, 1 << 10, 4);
+        // 64 threads, so 256 chunks: far more than the CPUs can run while the failing thread
+        // is between its error and recording it (a vCPU can stall there for milliseconds).
+        let p = params(0, 1 << 20, 1, 1 << 10, 64);
         let total = Plan::new(&p)?.ok_or(EINVAL)?;
         // The first chunk to start fails at once (whichever thread claimed it: a thread that claims
         // chunk 0 and is then descheduled must not make the test depend on timing).
@@ -574,6 +576,11 @@ mod tests {
             udelay(Delta::from_micros(50));
             Ok(())
         });
+        pr_info!(
+            "first_error_stops_handing_out_chunks_and_is_returned: r={:?} chunks={}\n",
+            r,
+            chunks.load(Relaxed)
+        );
         assert_eq!(r, Err(EIO));
         let n_chunks = p.size / total.chunk;
         // Threads already in a chunk finish it; no new chunk is handed out after the error.
