@@ -124,6 +124,16 @@ struct UserMasks {
     serial: KBox<CpumaskVar>,
 }
 
+impl UserMasks {
+    /// The mask of `which`.
+    fn mask_mut(&mut self, which: MaskType) -> &mut KBox<CpumaskVar> {
+        match which {
+            MaskType::Parallel => &mut self.parallel,
+            MaskType::Serial => &mut self.serial,
+        }
+    }
+}
+
 /// An instance, shared by its handle and its shells.
 #[pin_data]
 pub(crate) struct InstanceCore {
@@ -188,12 +198,12 @@ impl InstanceCore {
         !self.in_flight.is_closed() && self.usable.read(&kernel::sync::rcu::read_lock()).is_valid()
     }
 
-    /// Recomputes the usable masks from the user masks and the online CPUs.
+    /// Recomputes the usable masks from the user masks and `online`, the CPUs to count as online.
     ///
     /// The caller holds the CPU hotplug lock (taken before the instance lock, always) or is a
     /// hotplug callback.
-    fn refresh_usable(&self, user: &UserMasks) -> Result {
-        let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
+    fn refresh_usable(&self, user: &UserMasks, online: &Cpumask) -> Result {
+        let usable = Usable::new(&user.parallel, &user.serial, online)?;
         self.usable.replace(KBox::new(usable, GFP_KERNEL)?);
         Ok(())
     }
@@ -208,10 +218,7 @@ impl InstanceCore {
         } else {
             cpus.clear(id);
         }
-        let user = self.user.lock();
-        let usable = Usable::new(&user.parallel, &user.serial, &cpus)?;
-        self.usable.replace(KBox::new(usable, GFP_KERNEL)?);
-        Ok(())
+        self.refresh_usable(&self.user.lock(), &cpus)
     }
 
     /// A copy of one usable mask.
@@ -239,15 +246,9 @@ impl InstanceCore {
         let new = KBox::new(cpumask::clone_mask(mask)?, GFP_KERNEL)?;
         let _cpus = CpusReadGuard::new();
         let mut user = self.user.lock();
-        let old = match which {
-            MaskType::Parallel => core::mem::replace(&mut user.parallel, new),
-            MaskType::Serial => core::mem::replace(&mut user.serial, new),
-        };
-        if let Err(e) = self.refresh_usable(&user) {
-            match which {
-                MaskType::Parallel => user.parallel = old,
-                MaskType::Serial => user.serial = old,
-            }
+        let old = core::mem::replace(user.mask_mut(which), new);
+        if let Err(e) = self.refresh_usable(&user, ffi::cpu_online_mask()) {
+            *user.mask_mut(which) = old;
             return Err(e);
         }
         Ok(())
@@ -255,11 +256,7 @@ impl InstanceCore {
 
     /// A copy of one user mask.
     pub(crate) fn user_mask(&self, which: MaskType) -> Result<CpumaskVar> {
-        let user = self.user.lock();
-        cpumask::clone_mask(match which {
-            MaskType::Parallel => &user.parallel,
-            MaskType::Serial => &user.serial,
-        })
+        cpumask::clone_mask(self.user.lock().mask_mut(which))
     }
 
     /// Forgets a freed shell.
@@ -371,7 +368,7 @@ impl Instance {
         {
             let _cpus = CpusReadGuard::new();
             let user = this.core.user.lock();
-            this.core.refresh_usable(&user)?;
+            this.core.refresh_usable(&user, ffi::cpu_online_mask())?;
         }
         Ok(this)
     }
