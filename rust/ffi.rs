@@ -256,15 +256,11 @@ impl Workqueue {
     pub(crate) fn new(name: &CStr, suffix: &CStr, kind: WqKind) -> Result<Self> {
         let (flags, max_active) = match kind {
             WqKind::Parallel => (
-                bindings::wq_flags_WQ_PERCPU
-                    | bindings::wq_flags_WQ_MEM_RECLAIM
-                    | bindings::wq_flags_WQ_CPU_INTENSIVE,
+                bindings::wq_flags_WQ_PERCPU | bindings::wq_flags_WQ_MEM_RECLAIM,
                 0,
             ),
             WqKind::Serial => (
-                bindings::wq_flags_WQ_PERCPU
-                    | bindings::wq_flags_WQ_MEM_RECLAIM
-                    | bindings::wq_flags_WQ_CPU_INTENSIVE,
+                bindings::wq_flags_WQ_PERCPU | bindings::wq_flags_WQ_MEM_RECLAIM,
                 1,
             ),
         };
@@ -339,6 +335,20 @@ impl<T> RcuBox<T> {
         // SAFETY: By the type invariant `p` is a live `KBox` allocation; a replaced one is freed
         // only after a grace period, and the caller is inside an RCU read-side critical section
         // for the whole lifetime of the reference.
+        unsafe { &*p }
+    }
+
+    /// The current value, valid while softirqs stay disabled (`_bh`).
+    ///
+    /// A region with softirqs disabled is an RCU read-side critical section for
+    /// `synchronize_rcu()` since the RCU flavours were consolidated (v5.0; on PREEMPT_RT
+    /// `local_bh_disable()` takes the RCU read lock itself): what C padata's
+    /// `rcu_read_lock_bh()` relies on. It spares the submission path a separate RCU read lock.
+    pub(crate) fn read_bh<'a>(&'a self, _bh: &'a BhGuard) -> &'a T {
+        let p = self.ptr.load(Acquire);
+        // SAFETY: By the type invariant `p` is a live `KBox` allocation; a replaced one is freed
+        // only after `synchronize_rcu()`, which waits for every region with softirqs disabled,
+        // and the caller keeps them disabled for the whole lifetime of the reference.
         unsafe { &*p }
     }
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! In-flight accounting: who may still use an instance or a shell, and waiting for them to go.
+//! In-flight accounting: who may still use a shell, and waiting for them to go.
 //!
 //! C padata's use-after-frees (CVE-2023-52854 on the reorder path, CVE-2025-21726 on shell free)
-//! came from freeing state that a worker was still about to touch. rpadata counts every user of an
-//! instance and of a shell: each job from submission until its serial callback has returned, and
-//! each `do_serial` call while it pushes jobs on. Freeing closes the gate and sleeps until the
+//! came from freeing state that a worker was still about to touch. rpadata counts every user of a
+//! shell: each job from submission until its serial callback has returned, and each `do_serial`
+//! call while it pushes jobs on. Freeing an instance closes the gates of all its shells, so one
+//! count per job also keeps the instance (and its workqueues) alive. Freeing closes the gate and
+//! sleeps until the
 //! count drains to zero; the count is biased by one while the gate is open, so it reaches zero only
 //! after closing and the thread that takes it there completes the waiter — the last access it makes
 //! (the same pattern as completions on the stack).
@@ -18,16 +20,21 @@ use kernel::{
     },
 };
 
+/// Set in [`InFlight::state`] once the gate is closed.
+const CLOSED: u32 = 1 << 31;
+
 /// A gate with a count of users in flight.
+///
+/// One word holds both, so entering is a single atomic add: the hot path of every submission.
 ///
 /// # Invariants
 ///
-/// `count` is the number of users plus one while `closed` is false. Once `closed` is true it never
-/// becomes false again, and `done` is completed exactly when `count` reached zero.
+/// The low 31 bits of `state` are the number of users, plus one while [`CLOSED`] is clear. Once
+/// [`CLOSED`] is set it is never cleared, and `done` is completed exactly when the count reached
+/// zero.
 #[pin_data]
 pub(crate) struct InFlight {
-    count: Atomic<u32>,
-    closed: Atomic<bool>,
+    state: Atomic<u32>,
     #[pin]
     done: Completion,
 }
@@ -37,8 +44,7 @@ impl InFlight {
     pub(crate) fn new() -> impl PinInit<Self> {
         // INVARIANT: Open, with the bias of one and no user.
         pin_init!(Self {
-            count: Atomic::new(1),
-            closed: Atomic::new(false),
+            state: Atomic::new(1),
             done <- Completion::new(),
         })
     }
@@ -47,27 +53,38 @@ impl InFlight {
     ///
     /// Returns the number of users before this one.
     pub(crate) fn enter(&self) -> Option<u32> {
-        // `Full` orders the increment before the read of `closed`, pairing with `close_and_wait`:
-        // either we see the gate closed, or the closer's decrement sees our increment.
-        let before = self.count.fetch_add(1, Full);
-        if self.closed.load(Relaxed) {
+        // One atomic step reads `CLOSED` and counts us: either we see the gate closed (and leave
+        // again), or the closer's update sees our count and waits for us.
+        let before = self.state.fetch_add(1, Full);
+        if before & CLOSED != 0 {
             self.exit();
             return None;
         }
-        Some(before.saturating_sub(1))
+        Some((before & !CLOSED).saturating_sub(1))
     }
 
     /// Enters on behalf of a user that is already counted, whether or not the gate is closed: the
     /// count cannot reach zero meanwhile. The returned guard exits.
     pub(crate) fn hold(&self) -> Hold<'_> {
-        self.count.fetch_add(1, Full);
+        self.state.fetch_add(1, Full);
         Hold(self)
     }
 
     /// Leaves. After this the caller must not touch the structure that holds the gate, unless it is
     /// otherwise counted.
     pub(crate) fn exit(&self) {
-        if self.count.fetch_sub(1, Full) == 1 {
+        self.exit_many(1);
+    }
+
+    /// Leaves on behalf of `n` counted users at once (a batch of serialized jobs). Like
+    /// [`InFlight::exit`], the last access to the structure that holds the gate.
+    pub(crate) fn exit_many(&self, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let before = self.state.fetch_sub(n, Full);
+        // While open, the bias keeps the count above zero.
+        if before & !CLOSED == n {
             // INVARIANT: The count reached zero, which can only happen once the bias is gone.
             self.done.complete_all();
         }
@@ -75,24 +92,34 @@ impl InFlight {
 
     /// The number of users in flight (approximate while they come and go).
     pub(crate) fn users(&self) -> u32 {
-        let c = self.count.load(Relaxed);
-        if self.closed.load(Relaxed) {
-            c
+        let s = self.state.load(Relaxed);
+        if s & CLOSED != 0 {
+            s & !CLOSED
         } else {
-            c.saturating_sub(1)
+            s.saturating_sub(1)
         }
     }
 
     /// Whether the gate was closed.
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Relaxed)
+        self.state.load(Relaxed) & CLOSED != 0
     }
 
     /// Closes the gate and sleeps until every user has left. Idempotent.
     pub(crate) fn close_and_wait(&self) {
-        if !self.closed.xchg(true, Full) {
-            // Drop the bias; if no user is left, this completes `done`.
-            self.exit();
+        let mut cur = self.state.load(Relaxed);
+        while cur & CLOSED == 0 {
+            // Close and drop the bias in one step; if no user is left, complete `done`.
+            match self.state.cmpxchg(cur, (cur | CLOSED) - 1, Full) {
+                Ok(_) => {
+                    if cur == 1 {
+                        // INVARIANT: Closed with no user: the count is zero.
+                        self.done.complete_all();
+                    }
+                    break;
+                }
+                Err(now) => cur = now,
+            }
         }
         self.done.wait_for_completion();
     }
@@ -128,6 +155,24 @@ mod tests {
         assert_eq!(g.users(), 0);
         // Closing twice does not wait forever.
         g.close_and_wait();
+        Ok(())
+    }
+
+    #[test]
+    fn batch_exit_completes_the_waiter_once_drained() -> Result {
+        let g = Arc::pin_init(InFlight::new(), GFP_KERNEL)?;
+        for _ in 0..5 {
+            assert!(g.enter().is_some());
+        }
+        g.exit_many(0);
+        assert_eq!(g.users(), 5);
+        g.exit_many(3);
+        assert_eq!(g.users(), 2);
+        g.exit_many(2);
+        assert_eq!(g.users(), 0);
+        assert!(!g.is_closed());
+        g.close_and_wait();
+        assert!(g.is_closed());
         Ok(())
     }
 

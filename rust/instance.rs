@@ -12,9 +12,7 @@
 use crate::{
     cpumask::{self, MaskType, Usable},
     ffi::{self, CpusReadGuard, HotplugNode, RcuBox, SysfsDir, Workqueue, WqKind},
-    hotplug,
-    inflight::InFlight,
-    params,
+    hotplug, params,
     queue::{JobQueue, QueueKind},
     shell::{Shell, ShellCore},
 };
@@ -24,7 +22,7 @@ use kernel::{
     prelude::*,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed},
+        atomic::{Atomic, Relaxed, Release},
         Arc, Mutex,
     },
 };
@@ -70,7 +68,7 @@ pub(crate) fn lookup(name: &CStr) -> Option<Arc<InstanceCore>> {
         .lock()
         .instances
         .iter()
-        .find(|i| i.name() == name && !i.in_flight.is_closed())
+        .find(|i| i.name() == name && !i.is_closed())
         .cloned()
 }
 
@@ -151,14 +149,15 @@ pub(crate) struct InstanceCore {
     next_shell_id: Atomic<u32>,
     #[pin]
     shells: Mutex<KVec<Arc<ShellCore>>>,
-    #[pin]
-    pub(crate) in_flight: InFlight,
+    /// Set (under `shells`' lock) when the instance is being freed: no new shell, no submission.
+    closed: Atomic<bool>,
     #[pin]
     hotplug: HotplugNode,
 }
 
-// SAFETY: The workqueue pointers are only dereferenced by users counted in `in_flight`, which the
-// owning `Instance` drains before destroying the queues; the rest is `Send`.
+// SAFETY: The workqueue pointers are only dereferenced by users counted in the gate of one of the
+// instance's shells, all of which the owning `Instance` drains before destroying the queues; the rest
+// is `Send`.
 unsafe impl Send for InstanceCore {}
 
 // SAFETY: As for `Send`; shared access goes through locks, atomics and RCU.
@@ -170,15 +169,15 @@ impl InstanceCore {
         &self.name
     }
 
-    /// The per-instance limit of jobs in flight.
+    /// The limit of jobs in flight in each shell of the instance.
     pub(crate) fn max_in_flight(&self) -> u32 {
         self.max_in_flight
     }
 
-    /// The parallel workqueue. Only for callers counted in `in_flight`.
+    /// The parallel workqueue. Only for callers counted in the gate of one of its shells.
     pub(crate) fn parallel_wq(&self) -> &Workqueue {
-        // SAFETY: The queue lives in the `Instance` handle, which waits for `in_flight` to drain
-        // before it destroys it; callers are counted there.
+        // SAFETY: The queue lives in the `Instance` handle, which closes every shell's gate and
+        // waits for it to drain before it destroys the queue; callers are counted there.
         unsafe { &*self.parallel_wq }
     }
 
@@ -187,7 +186,7 @@ impl InstanceCore {
         self.pqueues.get(cpu as usize)
     }
 
-    /// The serial workqueue. Only for callers counted in `in_flight`.
+    /// The serial workqueue. Only for callers counted in the gate of one of its shells.
     pub(crate) fn serial_wq(&self) -> &Workqueue {
         // SAFETY: As for `parallel_wq`.
         unsafe { &*self.serial_wq }
@@ -195,7 +194,22 @@ impl InstanceCore {
 
     /// Whether jobs can be submitted now.
     pub(crate) fn is_valid(&self) -> bool {
-        !self.in_flight.is_closed() && self.usable.read(&kernel::sync::rcu::read_lock()).is_valid()
+        !self.is_closed() && self.usable.read(&kernel::sync::rcu::read_lock()).is_valid()
+    }
+
+    /// Whether the instance is being freed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Relaxed)
+    }
+
+    /// Jobs submitted to the instance's shells and not yet serialized (approximate while they
+    /// come and go).
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.shells
+            .lock()
+            .iter()
+            .map(|s| u64::from(s.in_flight_users()))
+            .sum()
     }
 
     /// Recomputes the usable masks from the user masks and `online`, the CPUs to count as online.
@@ -346,7 +360,7 @@ impl Instance {
                 pqueues,
                 next_shell_id: Atomic::new(0),
                 shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),
-                in_flight <- InFlight::new(),
+                closed: Atomic::new(false),
                 hotplug <- HotplugNode::new(),
             }),
             GFP_KERNEL,
@@ -382,7 +396,11 @@ impl Instance {
     pub fn new_shell(&self) -> Result<Shell> {
         let id = self.core.next_shell_id.fetch_add(1, Relaxed);
         let shell = ShellCore::new(self.core.clone(), id, &self.shells_dir)?;
-        self.core.shells.lock().push(shell.clone(), GFP_KERNEL)?;
+        let mut shells = self.core.shells.lock();
+        if self.core.is_closed() {
+            return Err(EINVAL);
+        }
+        shells.push(shell.clone(), GFP_KERNEL)?;
         Ok(Shell::new(shell))
     }
 
@@ -413,9 +431,19 @@ impl Drop for Instance {
                 .instances
                 .retain(|i| !Arc::ptr_eq(i, &self.core));
         }
-        // Every job of every shell is serialized once this returns; the workqueues (dropped
-        // next) are drained by `destroy_workqueue()`.
-        self.core.in_flight.close_and_wait();
+        // No new shell from here on; every job of every shell is serialized once the loop is
+        // done, and the workqueues (dropped next) are drained by `destroy_workqueue()`. A shell
+        // that is being freed by its user meanwhile is waited for here as well (closing twice
+        // is fine); one that left the list already has no job in flight.
+        // The lock is held while we wait: only a shell's own free (which waits for the same jobs)
+        // and sysfs reads of `in_flight` take it, and nothing on a job's path does.
+        {
+            let shells = self.core.shells.lock();
+            self.core.closed.store(true, Release);
+            for shell in shells.iter() {
+                shell.close_and_wait();
+            }
+        }
         self.core.hotplug.remove();
         // Shells still held by their users lose their sysfs directories with the instance.
         for shell in self.core.shells.lock().iter() {

@@ -32,7 +32,7 @@ use kernel::{
     str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
-        rcu, Arc, Mutex, SpinLock,
+        Arc, Mutex, SpinLock,
     },
 };
 
@@ -140,73 +140,73 @@ impl ShellCore {
     /// On success `*cb_cpu` holds the callback CPU, written before the job can run. On failure the
     /// job is idle and its owner's again.
     pub(crate) fn submit(&self, mut job: JobRef, cb_cpu: &mut i32) -> Result {
-        let inst = &*self.instance;
-        let Some(before) = inst.in_flight.enter() else {
+        // The job's count in the shell's gate also keeps the instance and its workqueues alive:
+        // freeing an instance closes and drains the gates of all its shells first.
+        let Some(before) = self.in_flight.enter() else {
             job.abort();
             return Err(EINVAL);
         };
-        if self.in_flight.enter().is_none() {
-            inst.in_flight.exit();
-            job.abort();
-            return Err(EINVAL);
-        }
+        let inst = &*self.instance;
 
-        let guard = rcu::read_lock();
-        let usable: &Usable = inst.usable.read(&guard);
+        let bh = BhGuard::new();
+        let usable: &Usable = inst.usable.read_bh(&bh);
         let Some(cb) = usable.callback_cpu(*cb_cpu).filter(|_| usable.is_valid()) else {
-            drop(guard);
+            drop(bh);
             self.in_flight.exit();
-            inst.in_flight.exit();
             job.abort();
             return Err(EINVAL);
         };
         *cb_cpu = cb as i32;
 
-        let bh = BhGuard::new();
         let seq = {
             let mut r = self.reorder.lock();
             let seq = r.next_seq;
             r.next_seq = seq.wrapping_add(1);
             r.submitted += 1;
-            // The job holds the shell (and, below, the instance) in flight until its serial
-            // callback has returned; see `serialized_one`.
+            // The job holds the shell in flight until its serial callback has returned; see
+            // `serialized`.
             job.set_route(self, seq, cb);
             r.list.link(&job);
             seq
         };
-        let cpu = usable.parallel_cpu(seq);
-        drop(guard);
 
-        match cpu.and_then(|cpu| inst.parallel_queue(cpu)) {
-            Some(queue) if before < inst.max_in_flight() => {
-                queue.push(job, inst.parallel_wq());
-                drop(bh);
-            }
+        // BHs are off, so this CPU stays ours until `bh` is dropped.
+        let here = kernel::cpu::CpuId::current().as_u32();
+        match usable.parallel_cpu(seq) {
+            // The job's parallel CPU is this one: a work item queued here could only run once the
+            // submitter leaves the CPU, so run the callback now (no queue, no wake-up).
+            Some(cpu) if cpu == here => job.run_parallel(),
+            Some(cpu) if before < inst.max_in_flight() => match inst.parallel_queue(cpu) {
+                Some(queue) => queue.push(job, inst.parallel_wq()),
+                None => job.run_parallel(),
+            },
             // Limit reached (or, racing with a mask change, no parallel CPU left): run the
             // parallel callback here, with BHs disabled as everywhere else. The submitter is
             // throttled by its own job.
-            _ => {
-                job.run_parallel();
-                drop(bh);
-            }
+            _ => job.run_parallel(),
         }
+        drop(bh);
         Ok(())
     }
 
-    /// Called when a job's serial callback has returned: counts it and gives up its hold.
+    /// Called when the serial callbacks of `n` jobs of the shell have returned: counts them and
+    /// gives up their hold.
     ///
     /// # Safety
     ///
-    /// `shell` must be the shell of a job that was submitted to it and whose serial callback has
-    /// just returned; that job's hold on the shell and its instance is given up by this call.
-    pub(crate) unsafe fn serialized_one(shell: *const ShellCore) {
-        // SAFETY: The job held the shell in flight, so it is alive until our `exit` below.
+    /// `shell` must be the shell of `n` jobs that were submitted to it and whose serial callbacks
+    /// have just returned; their hold on the shell is given up by this call.
+    pub(crate) unsafe fn serialized(shell: *const ShellCore, n: u32) {
+        // SAFETY: The jobs held the shell in flight, so it is alive until our `exit_many` below.
         let shell = unsafe { &*shell };
-        shell.serialized.add(1, Relaxed);
-        // The instance is kept alive by the shell's reference.
-        shell.instance.in_flight.exit();
+        shell.serialized.add(u64::from(n), Relaxed);
         // Last access to the shell.
-        shell.in_flight.exit();
+        shell.in_flight.exit_many(n);
+    }
+
+    /// Jobs in flight, as the gate counts them.
+    pub(crate) fn in_flight_users(&self) -> u32 {
+        self.in_flight.users()
     }
 
     /// Removes the shell's sysfs directory (waiting for file accesses in progress).
@@ -232,11 +232,9 @@ impl ShellCore {
 pub(crate) fn do_serial(job: JobRef) {
     // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight.
     let shell = unsafe { &*job.shell() };
-    // Keep the shell and the instance (whose serial workqueue we use) in flight until we are done:
-    // the job we pass on may be serialized, and its hold given up, before we return. Dropped in
-    // reverse order: the shell's hold goes first and is the last access to the shell; the
-    // instance's hold points into the instance itself, which cannot be freed while it is held.
-    let _inst = shell.instance.in_flight.hold();
+    // Keep the shell (and with it the instance, whose serial workqueue we use) in flight until we
+    // are done: the job we pass on may be serialized, and its hold given up, before we return.
+    // Declared first, dropped last: the last access to the shell.
     let _shell = shell.in_flight.hold();
     let wq = shell.instance.serial_wq();
 

@@ -73,7 +73,7 @@ fn show_instance(inst: &InstanceCore, attr: &CStr, out: &mut SysfsOut) -> Result
             }
         )),
         b"max_in_flight" => out.emit(format_args!("{}\n", inst.max_in_flight())),
-        b"in_flight" => out.emit(format_args!("{}\n", inst.in_flight.users())),
+        b"in_flight" => out.emit(format_args!("{}\n", inst.in_flight())),
         _ => Err(EIO),
     }
 }

@@ -118,12 +118,13 @@ mod serialized {
             }
             if !ffi::in_workqueue_worker() {
                 rec.inline_runs.add(1, Relaxed);
-            } else {
-                let allowed = rec.parallel_cpus.load(Relaxed);
-                let cpu = CpuId::current().as_u32();
-                if allowed != 0 && (cpu >= 64 || allowed & (1 << cpu) == 0) {
-                    rec.wrong_parallel_cpu.add(1, Relaxed);
-                }
+            }
+            // Workers and submitters alike (a job whose parallel CPU is its submitter's runs
+            // there at once): tests that set a mask never reach the in-flight limit.
+            let allowed = rec.parallel_cpus.load(Relaxed);
+            let cpu = CpuId::current().as_u32();
+            if allowed != 0 && (cpu >= 64 || allowed & (1 << cpu) == 0) {
+                rec.wrong_parallel_cpu.add(1, Relaxed);
             }
             match job.mode {
                 Mode::Park => {
@@ -304,7 +305,8 @@ mod serialized {
         if cpus.len() < 3 {
             return Ok(());
         }
-        // A limit the test never reaches: no parallel callback runs in the submitter.
+        // A limit the test never reaches: parallel callbacks run on the mask only (in the
+        // submitter when its CPU is the one picked, in a worker otherwise).
         let inst = Instance::new_with(
             c"kunit_masks",
             InstanceOptions {
@@ -321,7 +323,8 @@ mod serialized {
         let shell = inst.new_shell()?;
         assert_eq!(submit(&shell, &rec, 0, 2000, &cpus, Mode::Random)?, 0);
         drop(shell);
-        assert_eq!(rec.inline_runs.load(Relaxed), 0);
+        // Jobs alternate between the two CPUs; the submitter is on at most one at a time.
+        assert!(rec.inline_runs.load(Relaxed) < 2000);
         assert_clean(&rec, 2000);
         Ok(())
     }

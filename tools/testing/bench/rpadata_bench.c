@@ -6,7 +6,8 @@
  * Prints one line per measurement, "bench: <key>=<value> ...", which
  * tools/testing/bench/report turns into medians, spreads and ratios.
  *
- * Serialized: N jobs (an empty parallel callback that calls do_serial at once,
+ * Serialized (submitted from a thread bound to CPU 0, after an unreported
+ * warm-up run): N jobs (an empty parallel callback that calls do_serial at once,
  * and one hashing 1 KiB), jobs/s; submit-to-serial latency at a moderate rate.
  * Multithreaded (rpadata only; C padata's is __init): a CPU-bound and a
  * memory-bound (fill/checksum) job with 1, 2 and all threads, and a tiny job
@@ -18,6 +19,7 @@
 #include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/padata.h>
@@ -182,6 +184,14 @@ static int cmp_u64(const void *a, const void *b)
 static void bench_serialized(void)
 {
 	unsigned int r, k;
+	unsigned long refused;
+
+	/*
+	 * Warm-up, not reported: the first run of each pays for creating
+	 * workers and warming the slab caches.
+	 */
+	run_jobs(IMPL_C, true, jobs / 10 ?: 1, 0, &refused);
+	run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused);
 
 	for (r = 0; r < rounds; r++) {
 		for (k = 0; k < 2; k++) {
@@ -217,6 +227,15 @@ static void bench_serialized(void)
 			}
 		}
 	}
+}
+
+static DECLARE_COMPLETION(serialized_done);
+
+static int bench_serialized_thread(void *unused)
+{
+	bench_serialized();
+	complete(&serialized_done);
+	return 0;
 }
 
 /* Multithreaded jobs. */
@@ -351,7 +370,22 @@ static int __init bench_init(void)
 
 	pr_info("start cpus=%u jobs=%lu rounds=%u lat_jobs=%lu mt_mib=%u\n",
 		num_online_cpus(), jobs, rounds, lat_jobs, mt_mib);
-	bench_serialized();
+	{
+		/*
+		 * Submit from a thread bound to CPU 0, so every run starts alike
+		 * (whichever CPU insmod ran on moved the figures by 2x).
+		 */
+		struct task_struct *t = kthread_create(bench_serialized_thread, NULL,
+						       "rpadata_bench");
+
+		if (IS_ERR(t)) {
+			err = PTR_ERR(t);
+			goto out;
+		}
+		kthread_bind(t, 0);
+		wake_up_process(t);
+		wait_for_completion(&serialized_done);
+	}
 	bench_mt();
 	pr_info("end\n");
 	err = 0;
