@@ -282,8 +282,8 @@ impl InstanceCore {
 /// Options for [`Instance::new_with`].
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceOptions {
-    /// Jobs in flight before `do_parallel` runs parallel callbacks in the submitter (default: the
-    /// `max_in_flight` module parameter).
+    /// Jobs in flight in a shell before `do_parallel` runs parallel callbacks in the submitter
+    /// (default: the `max_in_flight` module parameter).
     pub max_in_flight: u32,
 }
 

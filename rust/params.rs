@@ -23,7 +23,7 @@ pub(crate) const MAX_IN_FLIGHT: RangeInclusive<u32> = 1..=1 << 20;
 /// The validated module parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Params {
-    /// Default per-instance limit of serialized jobs in flight.
+    /// Default limit of serialized jobs in flight per shell.
     pub(crate) max_in_flight: u32,
 }
 

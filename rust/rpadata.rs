@@ -39,7 +39,7 @@ module! {
     params: {
         max_in_flight: u32 {
             default: 1000,
-            description: "Default per-instance limit of serialized jobs in flight (1..=1048576)",
+            description: "Default limit of serialized jobs in flight per shell (1..=1048576)",
         },
     },
 }
