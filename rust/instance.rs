@@ -436,7 +436,8 @@ impl Drop for Instance {
         // that is being freed by its user meanwhile is waited for here as well (closing twice
         // is fine); one that left the list already has no job in flight.
         // The lock is held while we wait: only a shell's own free (which waits for the same jobs)
-        // and sysfs reads of `in_flight` take it, and nothing on a job's path does.
+        // and sysfs readers (finding a shell, summing `in_flight`) take it, nothing on a job's
+        // path does, and no sysfs directory is removed while it is held.
         {
             let shells = self.core.shells.lock();
             self.core.closed.store(true, Release);
@@ -446,8 +447,20 @@ impl Drop for Instance {
         }
         self.core.hotplug.remove();
         // Shells still held by their users lose their sysfs directories with the instance.
-        for shell in self.core.shells.lock().iter() {
-            shell.remove_dir();
+        // Removing a directory waits for readers of its files, and a reader may be waiting for
+        // the `shells` lock (to find its shell): remove each outside the lock.
+        loop {
+            let next = self
+                .core
+                .shells
+                .lock()
+                .iter()
+                .find(|s| s.has_dir())
+                .cloned();
+            match next {
+                Some(shell) => shell.remove_dir(),
+                None => break,
+            }
         }
     }
 }

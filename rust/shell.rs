@@ -215,6 +215,11 @@ impl ShellCore {
         drop(dir);
     }
 
+    /// Whether the shell still has its sysfs directory.
+    pub(crate) fn has_dir(&self) -> bool {
+        self.dir.lock().is_some()
+    }
+
     /// Closes the shell and sleeps until every job submitted to it has been serialized.
     pub(crate) fn close_and_wait(&self) {
         self.in_flight.close_and_wait();

@@ -31,7 +31,28 @@ t_rmmod_removes_sysfs_root() {
 	[ -d /sys/kernel/rpadata ] || fail "no /sys/kernel/rpadata after reload"
 }
 
+# 100 loads and unloads of rpadata itself: each must create and remove the
+# sysfs root (on the debug kernel kmemleak then scans for leaks). The KUnit
+# suites built into this test module ran on the first load; a glob that
+# matches none keeps them from running 100 more times.
+t_rpadata_load_unload_100_times() {
+	echo "rpadata_no_suite" > /sys/module/kunit/parameters/filter_glob
+	rmmod rpadata
+	i=0
+	while [ $i -lt 100 ]; do
+		insmod $MOD/rpadata.ko max_in_flight=$((i + 1)) || fail "load $i failed"
+		[ -d /sys/kernel/rpadata ] || fail "no /sys/kernel/rpadata at load $i"
+		dmesg | tail -n 3 | grep -q "loaded (max_in_flight=$((i + 1)))" ||
+			fail "load $i did not take max_in_flight=$((i + 1))"
+		rmmod rpadata || fail "unload $i failed"
+		[ ! -e /sys/kernel/rpadata ] || fail "/sys/kernel/rpadata left after unload $i"
+		i=$((i + 1))
+	done
+	insmod $MOD/rpadata.ko
+}
+
 MODULE_CHECKS="insmod_refuses_out_of_range_max_in_flight
 insmod_refuses_non_numeric_max_in_flight
 insmod_creates_sysfs_root
-rmmod_removes_sysfs_root"
+rmmod_removes_sysfs_root
+rpadata_load_unload_100_times"
