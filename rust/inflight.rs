@@ -7,10 +7,9 @@
 //! shell: each job from submission until its serial callback has returned, and each `do_serial`
 //! call while it pushes jobs on. Freeing an instance closes the gates of all its shells, so one
 //! count per job also keeps the instance (and its workqueues) alive. Freeing closes the gate and
-//! sleeps until the
-//! count drains to zero; the count is biased by one while the gate is open, so it reaches zero only
-//! after closing and the thread that takes it there completes the waiter — the last access it makes
-//! (the same pattern as completions on the stack).
+//! sleeps until the count drains to zero; the count is biased by one while the gate is open, so it
+//! reaches zero only after closing and the thread that takes it there completes the waiter — the
+//! last access it makes (the same pattern as completions on the stack).
 
 use kernel::{
     prelude::*,
@@ -20,7 +19,8 @@ use kernel::{
     },
 };
 
-/// Set in [`InFlight::state`] once the gate is closed.
+/// Set in [`InFlight::state`] once the gate is closed. The count below it cannot reach it: every
+/// user is a job in memory (at least 64 bytes each) or a `do_serial` call in progress.
 const CLOSED: u32 = 1 << 31;
 
 /// A gate with a count of users in flight.
