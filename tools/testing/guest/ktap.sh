@@ -34,7 +34,12 @@ ktap_run() {
 	i=0
 	for t in "$@"; do
 		i=$((i + 1))
-		if (set -e; "t_$t") >/tmp/ktap.out 2>&1; then
+		# Not in an `if`: a shell ignores `set -e` in everything run as a
+		# condition, subshells included, and a check would then pass
+		# whenever its last command did.
+		(set -e; "t_$t") >/tmp/ktap.out 2>&1
+		rc=$?
+		if [ $rc = 0 ]; then
 			echo "ok $i $t"
 		else
 			sed 's/^/# /' /tmp/ktap.out

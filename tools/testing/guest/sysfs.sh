@@ -107,7 +107,8 @@ stress_background() {
 t_hotplug_and_mask_stress_loses_and_reorders_nothing() {
 	RANDOM=${STRESS_SEED:-42}
 	insmod $CONSUMER flood=1 shells=4
-	( while [ -e $INST ]; do cat $INST/*mask* $INST/state $INST/shells/*/* >/dev/null 2>&1; done ) &
+	# Reads fail while the instance goes away: expected, and not the reader's status.
+	( while [ -e $INST ]; do cat $INST/*mask* $INST/state $INST/shells/*/* >/dev/null 2>&1 || true; done ) &
 	reader=$!
 	touch /tmp/stress.running
 	rm -f /tmp/stress.rounds
@@ -116,7 +117,8 @@ t_hotplug_and_mask_stress_loses_and_reorders_nothing() {
 	i=0
 	while [ $i -lt ${STRESS_ROUNDS:-60} ]; do
 		cpu=$((RANDOM % 3 + 1))
-		echo $((RANDOM % 2)) > /sys/devices/system/cpu/cpu$cpu/online 2>/dev/null
+		# A hotplug request may be refused (e.g. -EBUSY); the storm goes on.
+		echo $((RANDOM % 2)) > /sys/devices/system/cpu/cpu$cpu/online 2>/dev/null || true
 		for f in parallel_cpumask serial_cpumask; do
 			good=$(printf %x $((RANDOM % 15 + 1)))
 			write $INST/$f $good || fail "valid mask $good refused on $f"
