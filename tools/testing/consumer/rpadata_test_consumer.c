@@ -137,10 +137,15 @@ static void packet_serial(struct rpadata_priv *padata)
 		atomic_long_inc(&n_bh_enabled);
 	if (cpu != p->cb_cpu)
 		atomic_long_inc(&n_wrong_cpu);
-	/* Callbacks that share a CPU run in submission order. */
-	if (s->last_on_cpu[cpu] > p->seq)
+	/*
+	 * Callbacks that share a callback CPU run in submission order. Keyed on
+	 * the callback CPU, not the CPU running it: when the callback CPU went
+	 * offline, its queue is run on another CPU (documented; counted in
+	 * wrong_cpu), interleaved with that CPU's own queue.
+	 */
+	if (s->last_on_cpu[p->cb_cpu] > p->seq)
 		atomic_long_inc(&n_out_of_order);
-	s->last_on_cpu[cpu] = p->seq + 1;
+	s->last_on_cpu[p->cb_cpu] = p->seq + 1;
 	atomic_long_inc(&n_delivered);
 	kfree(p);
 }
