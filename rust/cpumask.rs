@@ -135,15 +135,27 @@ impl Usable {
         &self.serial
     }
 
-    /// The CPU that runs the parallel callback of the job with sequence number `seq`: jobs are
-    /// spread round-robin over the usable parallel CPUs, as in C padata.
+    /// The CPU that runs the parallel callback of the job with sequence number `seq`, submitted on
+    /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs other than `here`, and
+    /// `here` is chosen only when it is the only one. The submitter is busy submitting; a job given
+    /// to it would wait for it, or slow it down (see Documentation/rpadata.rst, "Performance").
     ///
     /// Returns `None` when the instance is invalid.
-    pub(crate) fn parallel_cpu(&self, seq: u32) -> Option<u32> {
+    pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {
         let n = self.parallel.len();
-        self.parallel
-            .get(usize::try_from(seq).ok()? % n.max(1))
-            .copied()
+        let seq = usize::try_from(seq).ok()?;
+        let index = match self.parallel.binary_search(&here) {
+            Ok(skip) if n > 1 => {
+                let i = seq % (n - 1);
+                if i >= skip {
+                    i + 1
+                } else {
+                    i
+                }
+            }
+            _ => seq % n.max(1),
+        };
+        self.parallel.get(index).copied()
     }
 
     /// The callback CPU for a job whose submitter asked for `cb_cpu`.
@@ -191,7 +203,7 @@ mod tests {
         let (p, s) = (mask_of(&[2])?, mask_of(&[0])?);
         let u = Usable::new(&p, &s, &online)?;
         assert!(!u.is_valid());
-        assert_eq!(u.parallel_cpu(7), None);
+        assert_eq!(u.parallel_cpu(7, 0), None);
         Ok(())
     }
 
@@ -222,15 +234,27 @@ mod tests {
         let all = mask_of(&[0, 1, 2, 3])?;
         let p = mask_of(&[0, 2, 3])?;
         let u = Usable::new(&p, &all, &all)?;
-        let got: KVec<u32> = {
+        let round = |here: u32| -> Result<KVec<u32>> {
             let mut v = KVec::new();
             for seq in 0..6 {
-                v.push(u.parallel_cpu(seq).ok_or(EINVAL)?, GFP_KERNEL)?;
+                v.push(u.parallel_cpu(seq, here).ok_or(EINVAL)?, GFP_KERNEL)?;
             }
-            v
+            Ok(v)
         };
-        assert_eq!(&got[..], &[0, 2, 3, 0, 2, 3]);
-        assert!(u.parallel_cpu(u32::MAX).is_some());
+        // Submitted on a CPU outside the mask: every parallel CPU in turn.
+        assert_eq!(&round(1)?[..], &[0, 2, 3, 0, 2, 3]);
+        // Submitted on a parallel CPU: the others in turn, never the submitter's.
+        assert_eq!(&round(0)?[..], &[2, 3, 2, 3, 2, 3]);
+        assert_eq!(&round(2)?[..], &[0, 3, 0, 3, 0, 3]);
+        assert_eq!(&round(3)?[..], &[0, 2, 0, 2, 0, 2]);
+        for here in [0, 1, 2, 3] {
+            assert!(u.parallel_cpu(u32::MAX, here).is_some());
+        }
+        // The submitter's CPU is the only parallel CPU: it runs the job.
+        let only2 = mask_of(&[2])?;
+        let one = Usable::new(&only2, &all, &all)?;
+        assert_eq!(one.parallel_cpu(5, 2), Some(2));
+        assert_eq!(one.parallel_cpu(5, 0), Some(2));
         Ok(())
     }
 

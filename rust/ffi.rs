@@ -50,6 +50,7 @@ extern "C" {
         mask: *mut bindings::cpumask,
     ) -> c_int;
     fn rpadata_shim_fatal_signal_pending() -> bool;
+    fn rpadata_shim_cpu_uncontended() -> bool;
     fn rpadata_shim_next_node_with_cpus(node: c_int) -> c_int;
     #[cfg(rpadata_kunit)]
     fn rpadata_shim_numa_node_id() -> c_int;
@@ -597,6 +598,13 @@ impl PinnedDrop for HotplugNode {
 pub(crate) fn fatal_signal_pending() -> bool {
     // SAFETY: Reads the current task's signal state only.
     unsafe { rpadata_shim_fatal_signal_pending() }
+}
+
+/// Whether nothing but the current task wants this CPU: no other task is runnable on it and no
+/// reschedule is pending (what vhost's busy polling and KVM's halt polling check).
+pub(crate) fn cpu_uncontended() -> bool {
+    // SAFETY: Reads the current CPU's run-queue length and the current task's flags only.
+    unsafe { rpadata_shim_cpu_uncontended() }
 }
 
 /// The NUMA node of the current CPU.

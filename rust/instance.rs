@@ -136,8 +136,8 @@ impl UserMasks {
 #[pin_data]
 pub(crate) struct InstanceCore {
     name: CString,
-    /// Queues owned by the `Instance` handle; see [`InstanceCore::parallel_wq`].
-    parallel_wq: *const Workqueue,
+    /// The serial workqueue, owned by the `Instance` handle; see [`InstanceCore::serial_wq`]. (The
+    /// parallel queues hold their workqueue themselves.)
     serial_wq: *const Workqueue,
     #[pin]
     user: Mutex<UserMasks>,
@@ -155,7 +155,7 @@ pub(crate) struct InstanceCore {
     hotplug: HotplugNode,
 }
 
-// SAFETY: The workqueue pointers are only dereferenced by users counted in the gate of one of the
+// SAFETY: The workqueue pointer is only dereferenced by users counted in the gate of one of the
 // instance's shells, all of which the owning `Instance` drains before destroying the queues; the rest
 // is `Send`.
 unsafe impl Send for InstanceCore {}
@@ -174,21 +174,16 @@ impl InstanceCore {
         self.max_in_flight
     }
 
-    /// The parallel workqueue. Only for callers counted in the gate of one of its shells.
-    pub(crate) fn parallel_wq(&self) -> &Workqueue {
-        // SAFETY: The queue lives in the `Instance` handle, which closes every shell's gate and
-        // waits for it to drain before it destroys the queue; callers are counted there.
-        unsafe { &*self.parallel_wq }
-    }
-
     /// The parallel queue of `cpu`.
     pub(crate) fn parallel_queue(&self, cpu: u32) -> Option<&Arc<JobQueue>> {
         self.pqueues.get(cpu as usize)
     }
 
-    /// The serial workqueue. Only for callers counted in the gate of one of its shells.
+    /// The serial workqueue. Only for callers counted in the gate of one of its shells, or that
+    /// borrow the `Instance` handle (creating a shell).
     pub(crate) fn serial_wq(&self) -> &Workqueue {
-        // SAFETY: As for `parallel_wq`.
+        // SAFETY: The queue lives in the `Instance` handle, which closes every shell's gate and
+        // waits for it to drain before it destroys the queue; callers are counted there.
         unsafe { &*self.serial_wq }
     }
 
@@ -331,13 +326,15 @@ impl Instance {
             Workqueue::new(name, c"_serial", WqKind::Serial)?,
             GFP_KERNEL,
         )?;
-        let (pwq, swq): (*const Workqueue, *const Workqueue) = (&*parallel_wq, &*serial_wq);
+        let swq: *const Workqueue = &*serial_wq;
         let user = UserMasks {
             parallel: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
             serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
         };
         let state = hotplug::state()?;
-        let pqueues = JobQueue::per_cpu(QueueKind::Parallel)?;
+        // SAFETY: `parallel_wq` is destroyed only after every shell was drained (`Instance::drop`),
+        // and `destroy_workqueue()` waits for the queues' work.
+        let pqueues = unsafe { JobQueue::per_cpu(QueueKind::Parallel, &parallel_wq) }?;
         let cpus = CpusReadGuard::new();
         let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
 
@@ -352,7 +349,6 @@ impl Instance {
         let core = Arc::pin_init(
             try_pin_init!(InstanceCore {
                 name: CString::try_from(name)?,
-                parallel_wq: pwq,
                 serial_wq: swq,
                 user <- new_mutex!(user, "rpadata_instance_masks"),
                 usable: RcuBox::new(KBox::new(usable, GFP_KERNEL)?),

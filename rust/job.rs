@@ -18,8 +18,12 @@ use core::{
     ptr::NonNull,
 };
 use kernel::{
+    new_spinlock,
     prelude::*,
-    sync::atomic::{Atomic, Full, Relaxed, Release},
+    sync::{
+        atomic::{Acquire, Atomic, Full, Relaxed, Release},
+        SpinLock,
+    },
 };
 
 /// `state` of a job that is not in the engine: never submitted (the caller zeroes the header) or
@@ -29,7 +33,7 @@ pub(crate) const STATE_IDLE: u32 = 0;
 pub(crate) const STATE_PARALLEL: u32 = 0x5250_0001;
 /// `state` of a job claimed by `do_serial`, before it is parked in its shell's reorder list.
 pub(crate) const STATE_SERIAL: u32 = 0x5250_0002;
-/// `state` of a job parked in its shell's reorder list (set under the reorder lock), until its
+/// `state` of a job parked in its shell's reorder list (set under the release lock), until its
 /// serial callback starts.
 pub(crate) const STATE_READY: u32 = 0x5250_0003;
 
@@ -42,7 +46,7 @@ pub(crate) type JobFn = unsafe extern "C" fn(*mut JobHeader);
 #[repr(C)]
 pub(crate) struct JobHeader {
     /// Link in the shell's reorder list.
-    next: *mut JobHeader,
+    next: Atomic<*mut JobHeader>,
     /// Link in a parallel or serial queue (a job is on at most one at a time).
     qnext: *mut JobHeader,
     shell: *const ShellCore,
@@ -87,7 +91,7 @@ impl JobHeader {
     /// A header for a job that has not been submitted, with the given callbacks.
     pub(crate) fn new(parallel: JobFn, serial: JobFn) -> Self {
         Self {
-            next: core::ptr::null_mut(),
+            next: Atomic::new(core::ptr::null_mut()),
             qnext: core::ptr::null_mut(),
             shell: core::ptr::null(),
             seq: 0,
@@ -303,77 +307,165 @@ impl JobList {
     }
 }
 
+/// The submission end of a [`ReorderList`], under its submission lock.
+pub(crate) struct SubmitSide {
+    /// The last job linked, or NULL when the list is empty.
+    tail: *mut JobHeader,
+    /// Sequence number of the next job submitted.
+    pub(crate) next_seq: u32,
+    /// Jobs submitted so far.
+    pub(crate) submitted: u64,
+}
+
+// SAFETY: Jobs are `Send`; `tail` is only used under the lock that holds this value.
+unsafe impl Send for SubmitSide {}
+
+/// The release end of a [`ReorderList`], under its release lock.
+pub(crate) struct ReleaseSide {
+    /// Jobs done with their parallel phase that wait for an earlier job.
+    pub(crate) pending: u32,
+}
+
 /// The jobs of a shell in submission order, from submission until they are passed on to serial
 /// queues: C padata's per-CPU reorder lists, made one list because submission order is all that
 /// matters and a list needs no sequence-number arithmetic (which wrapped into deadlocks in C).
 ///
 /// Jobs are linked at submission while someone else owns them for their parallel phase; the list
-/// takes ownership of a job when it is parked by `do_serial`, and gives it up in order.
+/// takes ownership of a job when `do_serial` parks it, and gives it up in order.
+///
+/// The two ends have a lock each, as in Michael and Scott's two-lock queue: submitters link at the
+/// tail under the submission lock, `do_serial` parks and releases at the head under the release
+/// lock, so a submitter never waits for a release in progress on another CPU. The ends meet only
+/// when the list is empty or about to be: linking into an empty list and releasing the last job
+/// both happen under the submission lock (taken after the release lock by the releaser).
 ///
 /// # Invariants
 ///
-/// `head` and `tail` are both NULL, or `head` is the first of a chain of jobs in the engine linked
-/// through `next` that ends at `tail`. A job whose state is [`STATE_READY`] is owned by this list;
-/// the others are owned by whoever runs their parallel phase, who does not touch `next`. Callers
-/// serialise access (the shell's reorder lock).
+/// The jobs on the list are in the engine and form a chain linked through `next`, from `head` to
+/// the submission side's `tail`; `head` and `tail` are both NULL when the list is empty. `head` is
+/// written under the release lock, and under the submission lock as well when the list becomes
+/// empty or stops being so; a job's `next` is written under the submission lock. A job whose state
+/// is [`STATE_READY`] (set under the release lock) is owned by the list; the others are owned by
+/// whoever runs their parallel phase, who does not touch `next`.
+#[pin_data]
 pub(crate) struct ReorderList {
-    head: *mut JobHeader,
-    tail: *mut JobHeader,
+    head: Atomic<*mut JobHeader>,
+    #[pin]
+    submit: SpinLock<SubmitSide>,
+    #[pin]
+    release: SpinLock<ReleaseSide>,
 }
 
-// SAFETY: Jobs are `Send`; the list is only used under its shell's lock.
+// SAFETY: Jobs are `Send`, and every access to the list goes through its locks and atomics.
 unsafe impl Send for ReorderList {}
+
+// SAFETY: As for `Send`.
+unsafe impl Sync for ReorderList {}
 
 impl ReorderList {
     /// An empty list.
-    pub(crate) const fn new() -> Self {
-        Self {
-            head: core::ptr::null_mut(),
-            tail: core::ptr::null_mut(),
-        }
+    pub(crate) fn new() -> impl PinInit<Self> {
+        // INVARIANT: Empty: `head` and `tail` are NULL.
+        pin_init!(Self {
+            head: Atomic::new(core::ptr::null_mut()),
+            submit <- new_spinlock!(
+                SubmitSide {
+                    tail: core::ptr::null_mut(),
+                    next_seq: 0,
+                    submitted: 0,
+                },
+                "rpadata_reorder_submit"
+            ),
+            release <- new_spinlock!(ReleaseSide { pending: 0 }, "rpadata_reorder_release"),
+        })
     }
 
-    /// Links a newly submitted job at the end; its submitter keeps ownership.
-    pub(crate) fn link(&mut self, job: &JobRef) {
+    /// Links a newly submitted job at the end, after `route` has filled in its route under the
+    /// submission lock (so that sequence numbers follow the list's order). Its submitter keeps
+    /// ownership. Called with BHs disabled.
+    pub(crate) fn link<R>(
+        &self,
+        job: &mut JobRef,
+        route: impl FnOnce(&mut SubmitSide, &mut JobRef) -> R,
+    ) -> R {
+        let mut s = self.submit.lock();
+        let ret = route(&mut s, job);
         let p = job.ptr();
-        // SAFETY: The job is valid (`JobRef` invariant); its `next` belongs to this list.
-        unsafe { (*p).next = core::ptr::null_mut() };
-        if self.tail.is_null() {
-            self.head = p;
+        // SAFETY: The job is valid (`JobRef` invariant) and not on the list yet; its `next` is
+        // written under the submission lock, which we hold.
+        unsafe { (*p).next.store(core::ptr::null_mut(), Relaxed) };
+        if s.tail.is_null() {
+            // Empty: the releaser finds nothing until this store, which publishes the job.
+            self.head.store(p, Release);
         } else {
-            // SAFETY: `tail` is a job in the engine on this list (type invariant).
-            unsafe { (*self.tail).next = p };
+            // SAFETY: `tail` is a job on the list (type invariant). The releaser does not take it
+            // off without the submission lock, so it is still valid.
+            unsafe { (*s.tail).next.store(p, Release) };
         }
-        // INVARIANT: `p` ends the chain.
-        self.tail = p;
+        // INVARIANT: `p` ends the chain; `next` and (for an empty list) `head` were written under
+        // the submission lock.
+        s.tail = p;
+        ret
     }
 
-    /// Takes ownership of a job that `do_serial` was called for; it must be linked on this list.
-    pub(crate) fn park(&mut self, job: JobRef) {
+    /// Parks a job whose parallel phase is over (`do_serial`) and passes every job that is now
+    /// ready at the head of the list to `pass`, in order, under the release lock. Called with BHs
+    /// disabled, by the job's owner; the job must be linked on this list.
+    pub(crate) fn release(&self, job: JobRef, mut pass: impl FnMut(JobRef)) {
+        let mut r = self.release.lock();
         let p = job.ptr();
         core::mem::forget(job);
-        // INVARIANT: The list owns the job from this store on; it is linked (caller's promise,
-        // upheld by `do_serial`, which parks a job on the shell it was submitted to).
-        // SAFETY: The job is valid and ours.
+        // INVARIANT: The list owns the job from this store on, made under the release lock; it is
+        // linked (caller's promise, upheld by `do_serial`, which parks a job on the shell it was
+        // submitted to).
+        // SAFETY: The job is valid and ours until this store.
         unsafe { (*p).state.store(STATE_READY, Relaxed) };
+        r.pending += 1;
+        while let Some(ready) = self.pop_ready(&mut r) {
+            r.pending -= 1;
+            pass(ready);
+        }
     }
 
     /// Removes and returns the first job if it is parked; `None` if the list is empty or its first
-    /// job is still in its parallel phase.
-    pub(crate) fn pop_ready(&mut self) -> Option<JobRef> {
-        let p = NonNull::new(self.head)?;
-        // SAFETY: `p` is a job in the engine (type invariant); `state` is atomic.
+    /// job is still in its parallel phase. The release lock is held (`_r` is its data).
+    fn pop_ready(&self, _r: &mut ReleaseSide) -> Option<JobRef> {
+        let p = NonNull::new(self.head.load(Acquire))?;
+        // SAFETY: `p` is a job on the list (type invariant); `state` is atomic.
         if unsafe { (*p.as_ptr()).state.load(Relaxed) } != STATE_READY {
             return None;
         }
-        // SAFETY: `p` is owned by this list, being ready.
-        let next = unsafe { (*p.as_ptr()).next };
-        self.head = next;
+        // SAFETY: `p` is on the list and owned by it, being ready.
+        let next = unsafe { (*p.as_ptr()).next.load(Acquire) };
         if next.is_null() {
-            self.tail = core::ptr::null_mut();
+            // `p` may be the tail, which a submitter may be linking after right now: decide under
+            // the submission lock.
+            let mut s = self.submit.lock();
+            // SAFETY: As above; `next` is written under the lock we hold.
+            let next = unsafe { (*p.as_ptr()).next.load(Relaxed) };
+            if next.is_null() {
+                s.tail = core::ptr::null_mut();
+            }
+            // INVARIANT: `p` leaves the chain; written under both locks, and the list is empty
+            // exactly when `head` and `tail` are NULL.
+            self.head.store(next, Relaxed);
+        } else {
+            // INVARIANT: `p` is not the tail (something was linked after it), so the submission
+            // side no longer touches it.
+            self.head.store(next, Relaxed);
         }
         // INVARIANT: The job left the list, giving its ownership to the returned `JobRef`.
         Some(JobRef(p))
+    }
+
+    /// The submission side's counters, read under its lock.
+    pub(crate) fn submit_side<R>(&self, f: impl FnOnce(&mut SubmitSide) -> R) -> R {
+        f(&mut self.submit.lock())
+    }
+
+    /// Jobs waiting for an earlier job, read under the release lock.
+    pub(crate) fn pending(&self) -> u32 {
+        self.release.lock().pending
     }
 }
 

@@ -20,21 +20,29 @@ pub(crate) fn param<T: Copy, V: Borrow<T>>(value: V) -> T {
 /// Values accepted for `max_in_flight`.
 pub(crate) const MAX_IN_FLIGHT: RangeInclusive<u32> = 1..=1 << 20;
 
+/// Values accepted for `poll_us`.
+pub(crate) const POLL_US: RangeInclusive<u32> = 0..=1000;
+
 /// The validated module parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Params {
     /// Default limit of serialized jobs in flight per shell.
     pub(crate) max_in_flight: u32,
+    /// How long an idle parallel worker polls for jobs before it sleeps, in microseconds.
+    pub(crate) poll_us: u32,
 }
 
 impl Params {
     /// Validates the parameters given at `insmod` time.
     pub(crate) fn from_module() -> Result<Self> {
-        Self::new(param(crate::module_parameters::max_in_flight.value()))
+        Self::new(
+            param(crate::module_parameters::max_in_flight.value()),
+            param(crate::module_parameters::poll_us.value()),
+        )
     }
 
     /// Validates raw parameter values, logging which one is wrong.
-    pub(crate) fn new(max_in_flight: u32) -> Result<Self> {
+    pub(crate) fn new(max_in_flight: u32, poll_us: u32) -> Result<Self> {
         if !MAX_IN_FLIGHT.contains(&max_in_flight) {
             pr_err!(
                 "max_in_flight={} is out of range ({}..={})\n",
@@ -44,7 +52,19 @@ impl Params {
             );
             return Err(EINVAL);
         }
-        Ok(Self { max_in_flight })
+        if !POLL_US.contains(&poll_us) {
+            pr_err!(
+                "poll_us={} is out of range ({}..={})\n",
+                poll_us,
+                POLL_US.start(),
+                POLL_US.end()
+            );
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            max_in_flight,
+            poll_us,
+        })
     }
 }
 
@@ -56,14 +76,28 @@ mod tests {
     #[test]
     fn max_in_flight_accepts_its_whole_range() {
         for v in [*MAX_IN_FLIGHT.start(), 2, 1000, *MAX_IN_FLIGHT.end()] {
-            assert_eq!(Params::new(v).map(|p| p.max_in_flight), Ok(v));
+            assert_eq!(Params::new(v, 0).map(|p| p.max_in_flight), Ok(v));
         }
     }
 
     #[test]
     fn max_in_flight_out_of_range_is_einval() {
         for v in [0, *MAX_IN_FLIGHT.end() + 1, u32::MAX] {
-            assert_eq!(Params::new(v), Err(EINVAL));
+            assert_eq!(Params::new(v, 0), Err(EINVAL));
+        }
+    }
+
+    #[test]
+    fn poll_us_accepts_its_whole_range() {
+        for v in [*POLL_US.start(), 1, 20, *POLL_US.end()] {
+            assert_eq!(Params::new(1000, v).map(|p| p.poll_us), Ok(v));
+        }
+    }
+
+    #[test]
+    fn poll_us_out_of_range_is_einval() {
+        for v in [*POLL_US.end() + 1, u32::MAX] {
+            assert_eq!(Params::new(1000, v), Err(EINVAL));
         }
     }
 

@@ -4,14 +4,22 @@
 //!
 //! Replaces `struct padata_serial_queue`, `padata_serial_worker()` and `padata_parallel_worker()`
 //! of kernel/padata.c. An instance has a parallel queue per CPU; a shell has a serial queue per
-//! callback CPU, which jobs enter from the reorder list in submission order. A queue's work item is
-//! queued only when the queue goes from empty to not empty, and runs every job queued by then: under
-//! load, one wake-up serves a batch of jobs instead of one each (C padata queues a work item per
-//! job on its parallel side). One work item per serial queue means the serial callbacks of a shell
-//! that share a callback CPU run in order and never concurrently.
+//! callback CPU, which jobs enter from the reorder list in submission order.
+//!
+//! A queue's work item is queued when the first job arrives and stays scheduled until it finds the
+//! queue empty: jobs pushed meanwhile cost a list append, no `queue_work_on()` and no wake-up, and
+//! one run serves a batch of jobs (C padata queues a work item per job on its parallel side). One
+//! work item per serial queue means the serial callbacks of a shell that share a callback CPU run in
+//! order and never concurrently.
+//!
+//! A parallel queue's work that runs out of jobs polls for more for a short while (`poll_us`)
+//! before it goes idle, as long as nothing else wants its CPU: while a submitter streams jobs to
+//! other CPUs, waking their workers again and again would otherwise cost the submitter more than
+//! the jobs it hands over (see Documentation/rpadata.rst, "Performance").
 
 use crate::{
     ffi::{
+        self,
         BhGuard,
         Workqueue, //
     },
@@ -21,13 +29,16 @@ use crate::{
     },
     shell::ShellCore,
 };
+use core::ptr::NonNull;
 use kernel::{
     impl_has_work, new_spinlock, new_work,
     prelude::*,
+    processor::cpu_relax,
     sync::{
-        Arc,
-        SpinLock, //
+        atomic::{Atomic, Relaxed},
+        Arc, SpinLock,
     },
+    time::{Delta, Instant, Monotonic},
     workqueue::{
         Work,
         WorkItem, //
@@ -43,54 +54,201 @@ pub(crate) enum QueueKind {
     Serial,
 }
 
+/// The part of a queue its lock protects.
+struct Pending {
+    jobs: JobList,
+    /// The queue's work is queued or running and will look at `jobs` again before it goes idle.
+    scheduled: bool,
+}
+
 /// The jobs waiting to run on one CPU.
+///
+/// # Invariants
+///
+/// `wq` points to the workqueue this queue's work runs on. It is alive whenever a job is pushed
+/// (the pusher is counted in the shell whose instance owns it) and whenever the work is queued or
+/// running: the instance destroys its workqueues only after draining its shells, and
+/// `destroy_workqueue()` waits for work in progress, including work that queues itself again.
 #[pin_data]
 pub(crate) struct JobQueue {
     cpu: u32,
     kind: QueueKind,
+    wq: NonNull<Workqueue>,
     #[pin]
-    jobs: SpinLock<JobList>,
+    pending: SpinLock<Pending>,
+    /// Non-zero once a job was pushed since the jobs were last taken: lets a polling worker watch
+    /// the queue without taking its lock.
+    hint: Atomic<u32>,
     #[pin]
     work: Work<JobQueue>,
 }
+
+// SAFETY: `wq` is only used to queue work, which any thread may do; the other fields are `Send`.
+unsafe impl Send for JobQueue {}
+
+// SAFETY: As for `Send`; shared access goes through the lock and atomics.
+unsafe impl Sync for JobQueue {}
 
 impl_has_work! {
     impl HasWork<Self> for JobQueue { self.work }
 }
 
+/// How long a parallel queue's work that ran out of jobs polls for more: the `poll_us` module
+/// parameter, set once at load time.
+static POLL_US: Atomic<u32> = Atomic::new(0);
+
+/// Sets how long idle parallel workers poll for jobs (module load).
+pub(crate) fn set_poll_us(us: u32) {
+    POLL_US.store(us, Relaxed);
+}
+
 impl JobQueue {
-    /// A queue whose work runs on `cpu`.
-    pub(crate) fn new(cpu: u32, kind: QueueKind) -> impl PinInit<Self> {
+    /// A queue whose work runs on `cpu`, queued on `wq`.
+    ///
+    /// # Safety
+    ///
+    /// `wq` must stay alive as the type invariant says.
+    unsafe fn new(cpu: u32, kind: QueueKind, wq: NonNull<Workqueue>) -> impl PinInit<Self> {
+        // INVARIANT: The caller keeps `wq` alive as required.
         pin_init!(Self {
             cpu,
             kind,
-            jobs <- new_spinlock!(JobList::new(), "rpadata_job_queue"),
+            wq,
+            pending <- new_spinlock!(
+                Pending {
+                    jobs: JobList::new(),
+                    scheduled: false,
+                },
+                "rpadata_job_queue"
+            ),
+            hint: Atomic::new(0),
             work <- new_work!("rpadata_queue_work"),
         })
     }
 
-    /// One queue of `kind` per possible CPU id, indexed by CPU id.
-    pub(crate) fn per_cpu(kind: QueueKind) -> Result<KVec<Arc<Self>>> {
+    /// One queue of `kind` per possible CPU id, indexed by CPU id, whose work runs on `wq`.
+    ///
+    /// # Safety
+    ///
+    /// `wq` must outlive the queues' use as the type invariant says: it is destroyed only after
+    /// every job pushed on them has been run, and it drains them first.
+    pub(crate) unsafe fn per_cpu(kind: QueueKind, wq: &Workqueue) -> Result<KVec<Arc<Self>>> {
         let n = kernel::cpu::nr_cpu_ids();
         let mut queues = KVec::with_capacity(n as usize, GFP_KERNEL)?;
         for cpu in 0..n {
-            queues.push(Arc::pin_init(Self::new(cpu, kind), GFP_KERNEL)?, GFP_KERNEL)?;
+            // SAFETY: Our caller keeps `wq` alive as required.
+            let q = Arc::pin_init(
+                unsafe { Self::new(cpu, kind, NonNull::from(wq)) },
+                GFP_KERNEL,
+            )?;
+            queues.push(q, GFP_KERNEL)?;
         }
         Ok(queues)
     }
 
-    /// Appends a job and, if the queue was empty, schedules its work on its CPU.
+    /// Appends a job and, unless the queue's work is already scheduled, queues it on its CPU.
     ///
-    /// Called with BHs disabled, by a user counted in the job's instance (so `wq` is alive for the
-    /// whole call).
-    pub(crate) fn push(self: &Arc<Self>, job: JobRef, wq: &Workqueue) {
-        let was_empty = self.jobs.lock().push_back(job);
-        if was_empty {
-            // Already pending is fine: the pending run takes this job too.
-            let _ = wq.enqueue_on(self.cpu, self.clone());
+    /// Called with BHs disabled, by a user counted in the job's shell.
+    pub(crate) fn push(self: &Arc<Self>, job: JobRef) {
+        let kick = {
+            let mut p = self.pending.lock();
+            p.jobs.push_back(job);
+            self.hint.store(1, Relaxed);
+            !core::mem::replace(&mut p.scheduled, true)
+        };
+        if kick {
+            Self::enqueue(self.clone());
+        }
+    }
+
+    /// Queues the work on its CPU: for a push that found it idle, or from the work itself.
+    fn enqueue(this: Arc<Self>) {
+        // SAFETY: Called by a pusher or by the queue's running work, when `wq` is alive (type
+        // invariant).
+        let wq = unsafe { this.wq.as_ref() };
+        let cpu = this.cpu;
+        // Never already pending: `scheduled` was clear, or the work is running (which cleared its
+        // pending bit).
+        let _ = wq.enqueue_on(cpu, this);
+    }
+
+    /// Takes every job pushed so far.
+    fn take(&self) -> JobList {
+        let _bh = BhGuard::new();
+        let mut p = self.pending.lock();
+        self.hint.store(0, Relaxed);
+        p.jobs.take_all()
+    }
+
+    /// Polls for a new job for up to `poll_us`, while nothing else wants this CPU. Returns whether
+    /// one arrived.
+    fn poll(&self) -> bool {
+        let us = POLL_US.load(Relaxed);
+        if us == 0 {
+            return false;
+        }
+        let limit = Delta::from_micros(i64::from(us));
+        let start = Instant::<Monotonic>::now();
+        while ffi::cpu_uncontended() && start.elapsed() < limit {
+            if self.hint.load(Relaxed) != 0 {
+                return true;
+            }
+            cpu_relax();
+        }
+        self.hint.load(Relaxed) != 0
+    }
+
+    /// Goes idle if the queue is empty; otherwise queues the work again.
+    fn finish(this: Arc<Self>) {
+        let more = {
+            let _bh = BhGuard::new();
+            let mut p = this.pending.lock();
+            p.scheduled = !p.jobs.is_empty();
+            p.scheduled
+        };
+        if more {
+            Self::enqueue(this);
+        }
+    }
+
+    /// Runs the parallel callbacks of `batch`, each with BHs disabled; returns how many.
+    fn run_parallel(batch: JobList) -> u32 {
+        let mut n = 0;
+        for job in batch {
+            let _bh = BhGuard::new();
+            job.run_parallel();
+            n += 1;
+        }
+        n
+    }
+
+    /// Runs the serial callbacks of `batch`, in order, and accounts for them.
+    fn run_serial(mut batch: JobList) {
+        // A serial queue only holds jobs of the shell that owns it.
+        while let Some(first) = batch.pop_front() {
+            let shell = first.shell();
+            let mut n = 1;
+            {
+                let _bh = BhGuard::new();
+                first.run_serial();
+                while n < SERIAL_RUN {
+                    let Some(job) = batch.pop_front() else {
+                        break;
+                    };
+                    job.run_serial();
+                    n += 1;
+                }
+            }
+            // SAFETY: Each of these `n` jobs held its shell in flight (set at submission) until
+            // now: the shell is alive, and this call gives those holds up.
+            unsafe { ShellCore::serialized(shell, n) };
         }
     }
 }
+
+/// A parallel queue's work runs at most about this many jobs before it queues itself again behind
+/// the other work queued on its CPU.
+const PARALLEL_RUN: u32 = 256;
 
 /// Serial callbacks run in runs of at most this many with softirqs disabled once (C padata keeps
 /// them disabled for a whole batch); softirqs pending meanwhile are served in between.
@@ -100,38 +258,30 @@ impl WorkItem for JobQueue {
     type Pointer = Arc<JobQueue>;
 
     fn run(this: Arc<JobQueue>) {
-        let mut batch = {
-            let _bh = BhGuard::new();
-            this.jobs.lock().take_all()
-        };
         match this.kind {
             QueueKind::Parallel => {
-                for job in batch {
-                    let _bh = BhGuard::new();
-                    job.run_parallel();
+                let mut done = 0;
+                loop {
+                    let batch = this.take();
+                    if batch.is_empty() {
+                        if this.poll() {
+                            continue;
+                        }
+                        break;
+                    }
+                    done += Self::run_parallel(batch);
+                    if done >= PARALLEL_RUN {
+                        // Stay scheduled, and let the other work queued on this CPU (serial
+                        // queues made ready by these jobs) have its turn first.
+                        Self::enqueue(this);
+                        return;
+                    }
                 }
             }
             QueueKind::Serial => {
-                // A serial queue only holds jobs of the shell that owns it.
-                while let Some(first) = batch.pop_front() {
-                    let shell = first.shell();
-                    let mut n = 1;
-                    {
-                        let _bh = BhGuard::new();
-                        first.run_serial();
-                        while n < SERIAL_RUN {
-                            let Some(job) = batch.pop_front() else {
-                                break;
-                            };
-                            job.run_serial();
-                            n += 1;
-                        }
-                    }
-                    // SAFETY: Each of these `n` jobs held its shell in flight (set at submission)
-                    // until now: the shell is alive, and this call gives those holds up.
-                    unsafe { ShellCore::serialized(shell, n) };
-                }
+                Self::run_serial(this.take());
             }
         }
+        Self::finish(this);
     }
 }

@@ -41,6 +41,10 @@ module! {
             default: 1000,
             description: "Default limit of serialized jobs in flight per shell (1..=1048576)",
         },
+        poll_us: u32 {
+            default: 20,
+            description: "How long an idle parallel worker polls for jobs, in us (0..=1000, 0: never)",
+        },
     },
 }
 
@@ -62,7 +66,12 @@ impl kernel::Module for RpadataModule {
                 return Err(e);
             }
         };
-        pr_info!("loaded (max_in_flight={})\n", params.max_in_flight);
+        queue::set_poll_us(params.poll_us);
+        pr_info!(
+            "loaded (max_in_flight={}, poll_us={})\n",
+            params.max_in_flight,
+            params.poll_us
+        );
         Ok(Self { _hotplug: hotplug })
     }
 }

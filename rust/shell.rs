@@ -7,9 +7,10 @@
 //! `padata_reorder()`) paths. Each shell has its own sequence numbers, reorder list and serial
 //! queues, so a job of one shell never waits for a job of another.
 //!
-//! Per job, the submission path takes the shell's reorder lock once and the lock of the parallel
-//! queue of the CPU that runs the parallel callback; no lock shared by all shells or all CPUs is
-//! taken.
+//! Per job, the submission path takes the submission lock of the shell's reorder list and the lock
+//! of the parallel queue of the CPU that runs the parallel callback; `do_serial` takes the list's
+//! release lock and the lock of a serial queue per job it passes on. No lock shared by all shells
+//! or all CPUs is taken.
 
 use crate::{
     cpumask::Usable,
@@ -27,26 +28,14 @@ use crate::{
 };
 use core::ptr::NonNull;
 use kernel::{
-    new_mutex, new_spinlock,
+    new_mutex,
     prelude::*,
     str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
-        Arc, Mutex, SpinLock,
+        Arc, Mutex,
     },
 };
-
-/// The state protected by a shell's reorder lock.
-pub(crate) struct Reorder {
-    /// Every job of the shell from submission until it moves to a serial queue, in order.
-    list: ReorderList,
-    /// Sequence number of the next job submitted.
-    next_seq: u32,
-    /// Jobs submitted so far.
-    submitted: u64,
-    /// Jobs done with their parallel phase that wait for an earlier job.
-    pending: u32,
-}
 
 /// What a shell reports about itself (sysfs, tests).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,8 +57,9 @@ pub struct ShellStats {
 pub(crate) struct ShellCore {
     id: u32,
     pub(crate) instance: Arc<InstanceCore>,
+    /// Every job of the shell from submission until it moves to a serial queue, in order.
     #[pin]
-    reorder: SpinLock<Reorder>,
+    reorder: ReorderList,
     /// Indexed by callback CPU id.
     queues: KVec<Arc<JobQueue>>,
     serialized: Atomic<u64>,
@@ -90,20 +80,14 @@ impl ShellCore {
         let name = CString::try_from_fmt(fmt!("{id}"))?;
         let dir = shells_dir.new_child(&name)?;
         dir.add_files(true)?;
-        let queues = JobQueue::per_cpu(QueueKind::Serial)?;
+        // SAFETY: The instance destroys its serial workqueue only after draining its shells, this
+        // one included, and `destroy_workqueue()` waits for the queues' work.
+        let queues = unsafe { JobQueue::per_cpu(QueueKind::Serial, instance.serial_wq()) }?;
         Arc::pin_init(
             try_pin_init!(Self {
                 id,
                 instance,
-                reorder <- new_spinlock!(
-                    Reorder {
-                        list: ReorderList::new(),
-                        next_seq: 0,
-                        submitted: 0,
-                        pending: 0,
-                    },
-                    "rpadata_reorder"
-                ),
+                reorder <- ReorderList::new(),
                 queues,
                 serialized: Atomic::new(0),
                 in_flight <- InFlight::new(),
@@ -122,8 +106,8 @@ impl ShellCore {
     pub(crate) fn stats(&self) -> ShellStats {
         let (submitted, pending, next_seq) = {
             let _bh = BhGuard::new();
-            let r = self.reorder.lock();
-            (r.submitted, r.pending, r.next_seq)
+            let (submitted, next_seq) = self.reorder.submit_side(|s| (s.submitted, s.next_seq));
+            (submitted, self.reorder.pending(), next_seq)
         };
         let serialized = self.serialized.load(Relaxed);
         ShellStats {
@@ -158,26 +142,24 @@ impl ShellCore {
         };
         *cb_cpu = cb as i32;
 
-        let seq = {
-            let mut r = self.reorder.lock();
-            let seq = r.next_seq;
-            r.next_seq = seq.wrapping_add(1);
-            r.submitted += 1;
+        let seq = self.reorder.link(&mut job, |s, job| {
+            let seq = s.next_seq;
+            s.next_seq = seq.wrapping_add(1);
+            s.submitted += 1;
             // The job holds the shell in flight until its serial callback has returned; see
             // `serialized`.
             job.set_route(self, seq, cb);
-            r.list.link(&job);
             seq
-        };
+        });
 
         // BHs are off, so this CPU stays ours until `bh` is dropped.
         let here = kernel::cpu::CpuId::current().as_u32();
-        match usable.parallel_cpu(seq) {
-            // The job's parallel CPU is this one: a work item queued here could only run once the
-            // submitter leaves the CPU, so run the callback now (no queue, no wake-up).
+        match usable.parallel_cpu(seq, here) {
+            // This CPU is the only usable parallel CPU: a work item queued here could only run once
+            // the submitter leaves the CPU, so run the callback now (no queue, no wake-up).
             Some(cpu) if cpu == here => job.run_parallel(),
             Some(cpu) if before < inst.max_in_flight() => match inst.parallel_queue(cpu) {
-                Some(queue) => queue.push(job, inst.parallel_wq()),
+                Some(queue) => queue.push(job),
                 None => job.run_parallel(),
             },
             // Limit reached (or, racing with a mask change, no parallel CPU left): run the
@@ -229,7 +211,7 @@ impl ShellCore {
     #[cfg(rpadata_kunit)]
     pub(crate) fn set_next_seq(&self, seq: u32) {
         let _bh = BhGuard::new();
-        self.reorder.lock().next_seq = seq;
+        self.reorder.submit_side(|s| s.next_seq = seq);
     }
 }
 
@@ -237,25 +219,20 @@ impl ShellCore {
 pub(crate) fn do_serial(job: JobRef) {
     // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight.
     let shell = unsafe { &*job.shell() };
-    // Keep the shell (and with it the instance, whose serial workqueue we use) in flight until we
-    // are done: the job we pass on may be serialized, and its hold given up, before we return.
-    // Declared first, dropped last: the last access to the shell.
+    // Keep the shell (and with it the instance, whose serial workqueue we queue on) in flight
+    // until we are done: the job we pass on may be serialized, and its hold given up, before we
+    // return. Declared first, dropped last: the last access to the shell.
     let _shell = shell.in_flight.hold();
-    let wq = shell.instance.serial_wq();
 
     let _bh = BhGuard::new();
-    let mut r = shell.reorder.lock();
-    r.list.park(job);
-    r.pending += 1;
-    while let Some(ready) = r.list.pop_ready() {
-        r.pending -= 1;
+    shell.reorder.release(job, |ready| {
         // `cb_cpu` was chosen below `nr_cpu_ids`, and there is a queue for each such CPU; the
         // fallback only keeps a job from being lost if that ever changed.
         let cpu = ready.cb_cpu() as usize;
         if let Some(q) = shell.queues.get(cpu).or_else(|| shell.queues.first()) {
-            q.push(ready, wq);
+            q.push(ready);
         }
-    }
+    });
 }
 
 /// A shell: an independent, ordered stream of jobs of an [`crate::Instance`].

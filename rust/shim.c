@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/nodemask.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/topology.h>
 #include <linux/preempt.h>
 #include <linux/stddef.h>
@@ -167,6 +168,15 @@ int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),
 bool rpadata_shim_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
+}
+
+/*
+ * Whether a worker may keep polling for jobs: nothing else wants this CPU
+ * (the test of vhost's busy polling and KVM's halt polling).
+ */
+bool rpadata_shim_cpu_uncontended(void)
+{
+	return single_task_running() && !need_resched();
 }
 
 /* The next node with CPUs after @node, wrapping (next_node_in()). */

@@ -24,6 +24,7 @@ int rpadata_shim_emit_cpumask(char *buf, const struct cpumask *mask);
 int rpadata_shim_parse_cpumask(const char *buf, size_t count,
 			       struct cpumask *mask);
 bool rpadata_shim_fatal_signal_pending(void);
+bool rpadata_shim_cpu_uncontended(void);
 int rpadata_shim_next_node_with_cpus(int node);
 int rpadata_shim_numa_node_id(void);
 unsigned int rpadata_shim_nodes_with_cpus(void);

@@ -212,6 +212,7 @@ static int flood_fn(void *unused)
 
 static struct rpadata_priv twice;
 static DECLARE_COMPLETION(twice_done);
+static DECLARE_COMPLETION(twice_parallel_done);
 static int twice_second_ok = -1;
 
 static void twice_parallel(struct rpadata_priv *padata)
@@ -220,6 +221,8 @@ static void twice_parallel(struct rpadata_priv *padata)
 	/* Second call: the job is no longer in its parallel phase. */
 	rpadata_do_serial(padata);
 	twice_second_ok = 1;
+	/* The serial callback may have run on another CPU already. */
+	complete(&twice_parallel_done);
 }
 
 static void twice_serial(struct rpadata_priv *padata)
@@ -319,6 +322,7 @@ static int run_misuse(void)
 	twice.serial = twice_serial;
 	EXPECT(rpadata_do_parallel(ms, &twice, &cpu) == 0);
 	EXPECT(wait_for_completion_timeout(&twice_done, 10 * HZ));
+	EXPECT(wait_for_completion_timeout(&twice_parallel_done, 10 * HZ));
 	EXPECT(twice_second_ok == 1);				warnings++;
 
 	/* Free an instance with shells attached and jobs in flight. */

@@ -20,6 +20,22 @@ t_c_consumer_delivers_every_packet_in_order() {
 	rmmod rpadata_test_consumer
 }
 
+# Workers that never poll (poll_us=0) go idle after every batch and are woken
+# by the next job: the same guarantees on that path.
+t_c_consumer_in_order_without_polling() {
+	rmmod rpadata
+	insmod $MOD/rpadata.ko poll_us=0 || fail "rpadata did not load with poll_us=0"
+	insmod $CONSUMER packets=30000 shells=3 name=nopoll ||
+		fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
+	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
+	for r in refused out_of_order wrong_cpu bh_enabled; do
+		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
+	done
+	rmmod rpadata_test_consumer
+	rmmod rpadata
+	insmod $MOD/rpadata.ko
+}
+
 t_c_consumer_with_one_shell_and_small_runs() {
 	for n in 1 2 17; do
 		insmod $CONSUMER packets=$n shells=1 name=small || fail "consumer failed with packets=$n"
@@ -63,6 +79,7 @@ t_instance_lifecycle_100_times() {
 CAPI_CHECKS="c_abi_misuse_fails_cleanly
 instance_lifecycle_100_times
 c_consumer_delivers_every_packet_in_order
+c_consumer_in_order_without_polling
 c_consumer_with_one_shell_and_small_runs
 c_consumer_bad_parameters_refused
 rpadata_cannot_unload_while_consumer_holds_it"

@@ -12,6 +12,15 @@ t_insmod_refuses_out_of_range_max_in_flight() {
 	done
 }
 
+t_insmod_refuses_out_of_range_poll_us() {
+	for v in 1001 4294967295; do
+		expect_fail_with "Invalid argument" insmod $MOD/rpadata.ko poll_us=$v
+		dmesg | grep -q "poll_us=$v is out of range" ||
+			fail "no message naming poll_us=$v"
+		[ ! -e /sys/module/rpadata ] || fail "module loaded despite poll_us=$v"
+	done
+}
+
 t_insmod_refuses_non_numeric_max_in_flight() {
 	expect_fail_with "Invalid argument" insmod $MOD/rpadata.ko max_in_flight=lots
 	[ ! -e /sys/module/rpadata ] || fail "module loaded with max_in_flight=lots"
@@ -40,10 +49,11 @@ t_rpadata_load_unload_100_times() {
 	rmmod rpadata
 	i=0
 	while [ $i -lt 100 ]; do
-		insmod $MOD/rpadata.ko max_in_flight=$((i + 1)) || fail "load $i failed"
+		insmod $MOD/rpadata.ko max_in_flight=$((i + 1)) poll_us=$((i * 10)) ||
+			fail "load $i failed"
 		[ -d /sys/kernel/rpadata ] || fail "no /sys/kernel/rpadata at load $i"
-		dmesg | tail -n 3 | grep -q "loaded (max_in_flight=$((i + 1)))" ||
-			fail "load $i did not take max_in_flight=$((i + 1))"
+		dmesg | tail -n 3 | grep -q "loaded (max_in_flight=$((i + 1)), poll_us=$((i * 10)))" ||
+			fail "load $i did not take max_in_flight=$((i + 1)) poll_us=$((i * 10))"
 		rmmod rpadata || fail "unload $i failed"
 		[ ! -e /sys/kernel/rpadata ] || fail "/sys/kernel/rpadata left after unload $i"
 		i=$((i + 1))
@@ -52,6 +62,7 @@ t_rpadata_load_unload_100_times() {
 }
 
 MODULE_CHECKS="insmod_refuses_out_of_range_max_in_flight
+insmod_refuses_out_of_range_poll_us
 insmod_refuses_non_numeric_max_in_flight
 insmod_creates_sysfs_root
 rmmod_removes_sysfs_root
