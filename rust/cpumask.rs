@@ -136,26 +136,21 @@ impl Usable {
     }
 
     /// The CPU that runs the parallel callback of the job with sequence number `seq`, submitted on
-    /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs other than `here`, and
-    /// `here` is chosen only when it is the only one. The submitter is busy submitting; a job given
-    /// to it would wait for it, or slow it down (see Documentation/rpadata.rst, "Performance").
+    /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs, as in C padata, except
+    /// that a turn falling on `here` goes to the next CPU, unless `here` is the only one. The
+    /// submitter is busy submitting; a job given to its CPU would wait for it to leave, or slow it
+    /// down (see Documentation/rpadata.rst, "Performance").
     ///
     /// Returns `None` when the instance is invalid.
     pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {
         let n = self.parallel.len();
-        let seq = usize::try_from(seq).ok()?;
-        let index = match self.parallel.binary_search(&here) {
-            Ok(skip) if n > 1 => {
-                let i = seq % (n - 1);
-                if i >= skip {
-                    i + 1
-                } else {
-                    i
-                }
-            }
-            _ => seq % n.max(1),
-        };
-        self.parallel.get(index).copied()
+        let i = usize::try_from(seq).ok()? % n.max(1);
+        let cpu = *self.parallel.get(i)?;
+        if cpu == here && n > 1 {
+            self.parallel.get((i + 1) % n).copied()
+        } else {
+            Some(cpu)
+        }
     }
 
     /// The callback CPU for a job whose submitter asked for `cb_cpu`.
@@ -243,10 +238,10 @@ mod tests {
         };
         // Submitted on a CPU outside the mask: every parallel CPU in turn.
         assert_eq!(&round(1)?[..], &[0, 2, 3, 0, 2, 3]);
-        // Submitted on a parallel CPU: the others in turn, never the submitter's.
-        assert_eq!(&round(0)?[..], &[2, 3, 2, 3, 2, 3]);
-        assert_eq!(&round(2)?[..], &[0, 3, 0, 3, 0, 3]);
-        assert_eq!(&round(3)?[..], &[0, 2, 0, 2, 0, 2]);
+        // Submitted on a parallel CPU: its turns go to the next CPU (wrapping), never to it.
+        assert_eq!(&round(0)?[..], &[2, 2, 3, 2, 2, 3]);
+        assert_eq!(&round(2)?[..], &[0, 3, 3, 0, 3, 3]);
+        assert_eq!(&round(3)?[..], &[0, 2, 0, 0, 2, 0]);
         for here in [0, 1, 2, 3] {
             assert!(u.parallel_cpu(u32::MAX, here).is_some());
         }
