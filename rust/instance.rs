@@ -169,7 +169,8 @@ impl InstanceCore {
         &self.name
     }
 
-    /// The limit of jobs in flight in each shell of the instance.
+    /// The limit of jobs in each shell of the instance that are not yet passed on to their serial
+    /// queue.
     pub(crate) fn max_in_flight(&self) -> u32 {
         self.max_in_flight
     }
@@ -277,8 +278,9 @@ impl InstanceCore {
 /// Options for [`Instance::new_with`].
 #[derive(Clone, Copy, Debug)]
 pub struct InstanceOptions {
-    /// Jobs in flight in a shell before `do_parallel` runs parallel callbacks in the submitter
-    /// (default: the `max_in_flight` module parameter).
+    /// Jobs of a shell not yet passed on to their serial queue (in their parallel phase or waiting
+    /// for an earlier job) before `do_parallel` runs parallel callbacks in the submitter (default:
+    /// the `max_in_flight` module parameter).
     pub max_in_flight: u32,
 }
 

@@ -350,6 +350,9 @@ pub(crate) struct ReleaseSide {
 #[pin_data]
 pub(crate) struct ReorderList {
     head: Atomic<*mut JobHeader>,
+    /// Jobs passed on by `release` so far (only the releaser writes it, under the release lock):
+    /// with [`SubmitSide::submitted`], how many jobs are still on the list.
+    released: Atomic<u64>,
     #[pin]
     submit: SpinLock<SubmitSide>,
     #[pin]
@@ -368,6 +371,7 @@ impl ReorderList {
         // INVARIANT: Empty: `head` and `tail` are NULL.
         pin_init!(Self {
             head: Atomic::new(core::ptr::null_mut()),
+            released: Atomic::new(0),
             submit <- new_spinlock!(
                 SubmitSide {
                     tail: core::ptr::null_mut(),
@@ -381,15 +385,17 @@ impl ReorderList {
     }
 
     /// Links a newly submitted job at the end, after `route` has filled in its route under the
-    /// submission lock (so that sequence numbers follow the list's order). Its submitter keeps
-    /// ownership. Called with BHs disabled.
+    /// submission lock (so that sequence numbers follow the list's order). `route` also gets the
+    /// number of jobs on the list before this one (recently released ones may still be counted).
+    /// Its submitter keeps ownership. Called with BHs disabled.
     pub(crate) fn link<R>(
         &self,
         job: &mut JobRef,
-        route: impl FnOnce(&mut SubmitSide, &mut JobRef) -> R,
+        route: impl FnOnce(&mut SubmitSide, &mut JobRef, u64) -> R,
     ) -> R {
         let mut s = self.submit.lock();
-        let ret = route(&mut s, job);
+        let on_list = s.submitted.wrapping_sub(self.released.load(Relaxed));
+        let ret = route(&mut s, job, on_list);
         let p = job.ptr();
         // SAFETY: The job is valid (`JobRef` invariant) and not on the list yet; its `next` is
         // written under the submission lock, which we hold.
@@ -421,9 +427,14 @@ impl ReorderList {
         // SAFETY: The job is valid and ours until this store.
         unsafe { (*p).state.store(STATE_READY, Relaxed) };
         r.pending += 1;
+        let mut n = 0;
         while let Some(ready) = self.pop_ready(&mut r) {
             r.pending -= 1;
+            n += 1;
             pass(ready);
+        }
+        if n != 0 {
+            self.released.add(n, Relaxed);
         }
     }
 
@@ -461,6 +472,11 @@ impl ReorderList {
     /// The submission side's counters, read under its lock.
     pub(crate) fn submit_side<R>(&self, f: impl FnOnce(&mut SubmitSide) -> R) -> R {
         f(&mut self.submit.lock())
+    }
+
+    /// Jobs passed on to serial queues so far.
+    pub(crate) fn released(&self) -> u64 {
+        self.released.load(Relaxed)
     }
 
     /// Jobs waiting for an earlier job, read under the release lock.

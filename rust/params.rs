@@ -26,7 +26,7 @@ pub(crate) const POLL_US: RangeInclusive<u32> = 0..=1000;
 /// The validated module parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Params {
-    /// Default limit of serialized jobs in flight per shell.
+    /// Default limit of jobs per shell not yet passed on to their serial queue.
     pub(crate) max_in_flight: u32,
     /// How long an idle parallel worker polls for jobs before it sleeps, in microseconds.
     pub(crate) poll_us: u32,

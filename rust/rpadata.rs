@@ -39,7 +39,7 @@ module! {
     params: {
         max_in_flight: u32 {
             default: 1000,
-            description: "Default limit of serialized jobs in flight per shell (1..=1048576)",
+            description: "Default limit of jobs per shell not yet passed to a serial queue (1..=1048576)",
         },
         poll_us: u32 {
             default: 20,

@@ -48,6 +48,9 @@ pub struct ShellStats {
     pub in_flight: u64,
     /// Jobs done in parallel, waiting for an earlier job.
     pub reorder_pending: u32,
+    /// Jobs passed on to their serial queue (their serial callback may still be waiting for its
+    /// CPU).
+    pub released: u64,
     /// Sequence number of the next job.
     pub next_seq: u32,
 }
@@ -110,7 +113,9 @@ impl ShellCore {
             (submitted, self.reorder.pending(), next_seq)
         };
         let serialized = self.serialized.load(Relaxed);
+        let released = self.reorder.released();
         ShellStats {
+            released,
             submitted,
             serialized,
             in_flight: submitted.saturating_sub(serialized),
@@ -126,10 +131,10 @@ impl ShellCore {
     pub(crate) fn submit(&self, mut job: JobRef, cb_cpu: &mut i32) -> Result {
         // The job's count in the shell's gate also keeps the instance and its workqueues alive:
         // freeing an instance closes and drains the gates of all its shells first.
-        let Some(before) = self.in_flight.enter() else {
+        if self.in_flight.enter().is_none() {
             job.abort();
             return Err(EINVAL);
-        };
+        }
         let inst = &*self.instance;
 
         let bh = BhGuard::new();
@@ -142,14 +147,14 @@ impl ShellCore {
         };
         *cb_cpu = cb as i32;
 
-        let seq = self.reorder.link(&mut job, |s, job| {
+        let (seq, before) = self.reorder.link(&mut job, |s, job, before| {
             let seq = s.next_seq;
             s.next_seq = seq.wrapping_add(1);
             s.submitted += 1;
             // The job holds the shell in flight until its serial callback has returned; see
             // `serialized`.
             job.set_route(self, seq, cb);
-            seq
+            (seq, before)
         });
 
         // BHs are off, so this CPU stays ours until `bh` is dropped.
@@ -158,7 +163,8 @@ impl ShellCore {
             // This CPU is the only usable parallel CPU: a work item queued here could only run once
             // the submitter leaves the CPU, so run the callback now (no queue, no wake-up).
             Some(cpu) if cpu == here => job.run_parallel(),
-            Some(cpu) if before < inst.max_in_flight() => match inst.parallel_queue(cpu) {
+            Some(cpu) if before < u64::from(inst.max_in_flight()) => match inst.parallel_queue(cpu)
+            {
                 Some(queue) => queue.push(job),
                 None => job.run_parallel(),
             },

@@ -46,6 +46,8 @@ mod serialized {
         inline_runs: Atomic<u64>,
         /// Allowed parallel CPUs as a bit mask (CPU ids < 64); 0: any.
         parallel_cpus: Atomic<u64>,
+        /// While non-zero, the serial callback of job 0 spins (BHs off) until it is cleared.
+        hold_serial: Atomic<u32>,
         /// Parallel phases parked by the test, released by it later.
         #[pin]
         parked: SpinLock<KVec<Pending<TestJob>>>,
@@ -65,6 +67,7 @@ mod serialized {
                     bh_enabled: Atomic::new(0),
                     inline_runs: Atomic::new(0),
                     parallel_cpus: Atomic::new(0),
+                    hold_serial: Atomic::new(0),
                     parked <- new_spinlock!(KVec::new(), "rpadata_test_parked"),
                 }),
                 GFP_KERNEL,
@@ -99,6 +102,8 @@ mod serialized {
         Random,
         /// Park the job in the recorder; the test releases it.
         Park,
+        /// `do_serial` at once.
+        Now,
     }
 
     struct TestJob {
@@ -127,6 +132,7 @@ mod serialized {
                 rec.wrong_parallel_cpu.add(1, Relaxed);
             }
             match job.mode {
+                Mode::Now => {}
                 Mode::Park => {
                     let mut parked = rec.parked.lock();
                     // On allocation failure the job is dropped, i.e. serialized at once.
@@ -144,6 +150,14 @@ mod serialized {
 
         fn serial(job: JobBox<Self>) {
             let rec = &job.rec;
+            if job.index == 0 {
+                // Bounded at 5 s: the test clears it long before.
+                let mut spins = 0;
+                while rec.hold_serial.load(Relaxed) != 0 && spins < 500_000 {
+                    udelay(Delta::from_micros(10));
+                    spins += 1;
+                }
+            }
             rec.serial_runs.add(1, Relaxed);
             if !ffi::bh_disabled() {
                 rec.bh_enabled.add(1, Relaxed);
@@ -347,6 +361,37 @@ mod serialized {
         rec.release_parked();
         drop(shell);
         assert_clean(&rec, 12);
+        Ok(())
+    }
+
+    #[test]
+    fn jobs_waiting_for_their_callback_cpu_do_not_count_toward_the_limit() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 3 {
+            return Ok(());
+        }
+        // Parallel callbacks on two CPUs (so never in the submitter below the limit), serial
+        // callbacks on a third, held busy by job 0's serial callback.
+        let inst = Instance::new_with(c"kunit_backlog", InstanceOptions { max_in_flight: 2 })?;
+        let pmask = mask_of(&cpus[..2])?;
+        inst.set_cpumask(MaskType::Parallel, &pmask)?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        rec.hold_serial.store(1, Relaxed);
+        let cb = [cpus[cpus.len() - 1]];
+        let n = 20;
+        for i in 0..n {
+            assert_eq!(submit(&shell, &rec, i, 1, &cb, Mode::Now)?, 0);
+            wait_until(|| shell.stats().released == i + 1);
+            assert_eq!(shell.stats().released, i + 1);
+        }
+        // Ten times the limit in flight, all waiting for their callback CPU: none of them was
+        // run in the submitter, which only the limit does here.
+        assert_eq!(shell.stats().in_flight, n);
+        assert_eq!(rec.inline_runs.load(Relaxed), 0);
+        rec.hold_serial.store(0, Relaxed);
+        drop(shell);
+        assert_clean(&rec, n);
         Ok(())
     }
 
