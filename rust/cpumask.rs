@@ -139,7 +139,7 @@ impl Usable {
     /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs, as in C padata, except
     /// that a turn falling on `here` goes to the next CPU, unless `here` is the only one. The
     /// submitter is busy submitting; a job given to its CPU would wait for it to leave, or slow it
-    /// down (see Documentation/rpadata.rst, "Performance").
+    /// down (see Documentation/rpadata.rst, "Jobs in flight and the in-flight limit").
     ///
     /// Returns `None` when the instance is invalid.
     pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {

@@ -20,6 +20,7 @@ use core::{
 use kernel::{
     new_spinlock,
     prelude::*,
+    processor::cpu_relax,
     sync::{
         atomic::{Acquire, Atomic, Full, Relaxed, Release},
         SpinLock,
@@ -307,24 +308,16 @@ impl JobList {
     }
 }
 
-/// The submission end of a [`ReorderList`], under its submission lock.
-pub(crate) struct SubmitSide {
-    /// The last job linked, or NULL when the list is empty.
-    tail: *mut JobHeader,
-    /// Sequence number of the next job submitted.
-    pub(crate) next_seq: u32,
-    /// Jobs submitted so far.
-    pub(crate) submitted: u64,
-}
-
-// SAFETY: Jobs are `Send`; `tail` is only used under the lock that holds this value.
-unsafe impl Send for SubmitSide {}
-
 /// The release end of a [`ReorderList`], under its release lock.
 pub(crate) struct ReleaseSide {
+    /// The first job not yet released, or the list's stub.
+    head: *mut JobHeader,
     /// Jobs done with their parallel phase that wait for an earlier job.
     pub(crate) pending: u32,
 }
+
+// SAFETY: Jobs are `Send`; `head` is only used under the lock that holds this value.
+unsafe impl Send for ReleaseSide {}
 
 /// The jobs of a shell in submission order, from submission until they are passed on to serial
 /// queues: C padata's per-CPU reorder lists, made one list because submission order is all that
@@ -333,33 +326,37 @@ pub(crate) struct ReleaseSide {
 /// Jobs are linked at submission while someone else owns them for their parallel phase; the list
 /// takes ownership of a job when `do_serial` parks it, and gives it up in order.
 ///
-/// The two ends have a lock each, as in Michael and Scott's two-lock queue: submitters link at the
-/// tail under the submission lock, `do_serial` parks and releases at the head under the release
-/// lock, so a submitter never waits for a release in progress on another CPU. The ends meet only
-/// when the list is empty or about to be: linking into an empty list and releasing the last job
-/// both happen under the submission lock (taken after the release lock by the releaser).
+/// Submitters link without a lock, as in Vyukov's intrusive multi-producer queue: each swaps its
+/// job into `tail`, then links the previous tail to it. `do_serial` parks and releases at the head
+/// under the release lock. A stub header stands in for an empty list, so that submitters never
+/// touch the head; the releaser puts the stub back behind the last job before releasing it. A
+/// job's successor may be swapped in but not linked yet for the few instructions between a
+/// submitter's two steps (BHs disabled); a releaser that meets that state waits for the link
+/// rather than leave a ready job behind for a later job's parallel phase.
 ///
 /// # Invariants
 ///
-/// The jobs on the list are in the engine and form a chain linked through `next`, from `head` to
-/// the submission side's `tail`; `head` and `tail` are both NULL when the list is empty. `head` is
-/// written under the release lock, and under the submission lock as well when the list becomes
-/// empty or stops being so; a job's `next` is written under the submission lock. A job whose state
-/// is [`STATE_READY`] (set under the release lock) is owned by the list; the others are owned by
-/// whoever runs their parallel phase, who does not touch `next`.
+/// `stub` is never ready and never released. The jobs on the list, and the stub, form a chain
+/// linked through `next` from the release side's `head`; a node whose `next` is NULL is `tail`, or
+/// has had its successor swapped into `tail` by a submitter that has not linked it yet. A job
+/// whose state is [`STATE_READY`] (set under the release lock) is owned by the list; the others are
+/// owned by whoever runs their parallel phase, who does not touch `next`. `released` is the number
+/// of jobs given up so far, and never exceeds `submitted`.
 #[pin_data]
 pub(crate) struct ReorderList {
-    head: Atomic<*mut JobHeader>,
-    /// Jobs passed on by `release` so far (only the releaser writes it, under the release lock):
-    /// with [`SubmitSide::submitted`], how many jobs are still on the list.
+    tail: Atomic<*mut JobHeader>,
+    /// Jobs linked so far; also gives each job its sequence number (plus `seq_base`).
+    submitted: Atomic<u64>,
+    /// Added to sequence numbers (tests start them near the wrap).
+    seq_base: Atomic<u32>,
+    /// Jobs given up so far (written by the releaser only).
     released: Atomic<u64>,
     #[pin]
-    submit: SpinLock<SubmitSide>,
-    #[pin]
     release: SpinLock<ReleaseSide>,
+    stub: JobHeader,
 }
 
-// SAFETY: Jobs are `Send`, and every access to the list goes through its locks and atomics.
+// SAFETY: Jobs are `Send`, and every access to the list goes through its lock and atomics.
 unsafe impl Send for ReorderList {}
 
 // SAFETY: As for `Send`.
@@ -368,50 +365,61 @@ unsafe impl Sync for ReorderList {}
 impl ReorderList {
     /// An empty list.
     pub(crate) fn new() -> impl PinInit<Self> {
-        // INVARIANT: Empty: `head` and `tail` are NULL.
-        pin_init!(Self {
-            head: Atomic::new(core::ptr::null_mut()),
+        // INVARIANT: Empty: head and tail are the stub, whose `next` is NULL and which is idle.
+        pin_init!(&this in Self {
+            // SAFETY: `this` is the list being initialised; only the address of its stub is taken.
+            tail: Atomic::new(unsafe { &raw mut (*this.as_ptr()).stub }),
+            submitted: Atomic::new(0),
+            seq_base: Atomic::new(0),
             released: Atomic::new(0),
-            submit <- new_spinlock!(
-                SubmitSide {
-                    tail: core::ptr::null_mut(),
-                    next_seq: 0,
-                    submitted: 0,
+            release <- new_spinlock!(
+                ReleaseSide {
+                    // SAFETY: As above.
+                    head: unsafe { &raw mut (*this.as_ptr()).stub },
+                    pending: 0,
                 },
-                "rpadata_reorder_submit"
+                "rpadata_reorder"
             ),
-            release <- new_spinlock!(ReleaseSide { pending: 0 }, "rpadata_reorder_release"),
+            stub: JobHeader {
+                next: Atomic::new(core::ptr::null_mut()),
+                qnext: core::ptr::null_mut(),
+                shell: core::ptr::null(),
+                seq: 0,
+                cb_cpu: 0,
+                state: Atomic::new(STATE_IDLE),
+                parallel: None,
+                serial: None,
+            },
         })
     }
 
-    /// Links a newly submitted job at the end, after `route` has filled in its route under the
-    /// submission lock (so that sequence numbers follow the list's order). `route` also gets the
-    /// number of jobs on the list before this one (recently released ones may still be counted).
-    /// Its submitter keeps ownership. Called with BHs disabled.
-    pub(crate) fn link<R>(
-        &self,
-        job: &mut JobRef,
-        route: impl FnOnce(&mut SubmitSide, &mut JobRef, u64) -> R,
-    ) -> R {
-        let mut s = self.submit.lock();
-        let on_list = s.submitted.wrapping_sub(self.released.load(Relaxed));
-        let ret = route(&mut s, job, on_list);
-        let p = job.ptr();
-        // SAFETY: The job is valid (`JobRef` invariant) and not on the list yet; its `next` is
-        // written under the submission lock, which we hold.
+    fn stub(&self) -> *mut JobHeader {
+        core::ptr::from_ref(&self.stub).cast_mut()
+    }
+
+    /// Appends `p` (a job or the stub, whose `next` nobody else touches now) at the tail.
+    fn append(&self, p: *mut JobHeader) {
+        // SAFETY: `p` is valid and its `next` is ours until it is linked.
         unsafe { (*p).next.store(core::ptr::null_mut(), Relaxed) };
-        if s.tail.is_null() {
-            // Empty: the releaser finds nothing until this store, which publishes the job.
-            self.head.store(p, Release);
-        } else {
-            // SAFETY: `tail` is a job on the list (type invariant). The releaser does not take it
-            // off without the submission lock, so it is still valid.
-            unsafe { (*s.tail).next.store(p, Release) };
-        }
-        // INVARIANT: `p` ends the chain; `next` and (for an empty list) `head` were written under
-        // the submission lock.
-        s.tail = p;
-        ret
+        let prev = self.tail.xchg(p, Full);
+        // SAFETY: `prev` was the tail, so it is on the list with a NULL `next`, and the releaser
+        // does not give it up until this store links it (type invariant).
+        unsafe { (*prev).next.store(p, Release) };
+    }
+
+    /// Links a newly submitted job at the end. `route` is given the job's sequence number first,
+    /// before the job is on the list. Returns the number of jobs on the list before this one
+    /// (jobs being released at that moment may still be counted). Its submitter keeps ownership.
+    /// Called with BHs disabled, which keeps the submitter on its CPU between its two steps.
+    pub(crate) fn link(&self, job: &mut JobRef, route: impl FnOnce(&mut JobRef, u32)) -> u64 {
+        let before = self.submitted.fetch_add(1, Relaxed);
+        // Truncated on purpose: sequence numbers wrap.
+        let seq = (before as u32).wrapping_add(self.seq_base.load(Relaxed));
+        route(job, seq);
+        let on_list = before.wrapping_sub(self.released.load(Relaxed));
+        // INVARIANT: The job joins the chain after the previous tail.
+        self.append(job.ptr());
+        on_list
     }
 
     /// Parks a job whose parallel phase is over (`do_serial`) and passes every job that is now
@@ -439,39 +447,67 @@ impl ReorderList {
     }
 
     /// Removes and returns the first job if it is parked; `None` if the list is empty or its first
-    /// job is still in its parallel phase. The release lock is held (`_r` is its data).
-    fn pop_ready(&self, _r: &mut ReleaseSide) -> Option<JobRef> {
-        let p = NonNull::new(self.head.load(Acquire))?;
-        // SAFETY: `p` is a job on the list (type invariant); `state` is atomic.
-        if unsafe { (*p.as_ptr()).state.load(Relaxed) } != STATE_READY {
+    /// job is still in its parallel phase. The release lock is held (`r` is its data).
+    fn pop_ready(&self, r: &mut ReleaseSide) -> Option<JobRef> {
+        let stub = self.stub();
+        let mut h = r.head;
+        if h == stub {
+            // SAFETY: The stub is valid; `next` is atomic.
+            let next = unsafe { (*stub).next.load(Acquire) };
+            // NULL: empty, or a job being linked after the stub, which is not ready yet (its
+            // `do_serial` comes after its submission).
+            let next = NonNull::new(next)?.as_ptr();
+            // INVARIANT: The stub leaves the chain; `next` heads it.
+            r.head = next;
+            h = next;
+        }
+        // SAFETY: `h` is a job on the list (type invariant); `state` is atomic.
+        if unsafe { (*h).state.load(Relaxed) } != STATE_READY {
             return None;
         }
-        // SAFETY: `p` is on the list and owned by it, being ready.
-        let next = unsafe { (*p.as_ptr()).next.load(Acquire) };
+        // SAFETY: `h` is on the list and owned by it, being ready.
+        let mut next = unsafe { (*h).next.load(Acquire) };
         if next.is_null() {
-            // `p` may be the tail, which a submitter may be linking after right now: decide under
-            // the submission lock.
-            let mut s = self.submit.lock();
-            // SAFETY: As above; `next` is written under the lock we hold.
-            let next = unsafe { (*p.as_ptr()).next.load(Relaxed) };
-            if next.is_null() {
-                s.tail = core::ptr::null_mut();
+            if self.tail.load(Acquire) == h {
+                // `h` is the last job: put the stub behind it, so that it can go.
+                self.append(stub);
             }
-            // INVARIANT: `p` leaves the chain; written under both locks, and the list is empty
-            // exactly when `head` and `tail` are NULL.
-            self.head.store(next, Relaxed);
-        } else {
-            // INVARIANT: `p` is not the tail (something was linked after it), so the submission
-            // side no longer touches it.
-            self.head.store(next, Relaxed);
+            // A successor is swapped in; wait for its link (a few instructions of a submitter
+            // with BHs disabled, or the `append` above).
+            loop {
+                // SAFETY: As above.
+                next = unsafe { (*h).next.load(Acquire) };
+                if !next.is_null() {
+                    break;
+                }
+                cpu_relax();
+            }
         }
+        // INVARIANT: `h` leaves the chain, which `next` heads now; it was linked, so no submitter
+        // touches it any more.
+        r.head = next;
+        // SAFETY: `h` is not NULL (it came from `head` or a non-NULL `next`).
+        let h = unsafe { NonNull::new_unchecked(h) };
         // INVARIANT: The job left the list, giving its ownership to the returned `JobRef`.
-        Some(JobRef(p))
+        Some(JobRef(h))
     }
 
-    /// The submission side's counters, read under its lock.
-    pub(crate) fn submit_side<R>(&self, f: impl FnOnce(&mut SubmitSide) -> R) -> R {
-        f(&mut self.submit.lock())
+    /// Jobs submitted so far.
+    pub(crate) fn submitted(&self) -> u64 {
+        self.submitted.load(Relaxed)
+    }
+
+    /// The sequence number of the next job.
+    pub(crate) fn next_seq(&self) -> u32 {
+        // Truncated on purpose: sequence numbers wrap.
+        (self.submitted() as u32).wrapping_add(self.seq_base.load(Relaxed))
+    }
+
+    /// For tests: make the next job's sequence number `seq`.
+    #[cfg(rpadata_kunit)]
+    pub(crate) fn set_next_seq(&self, seq: u32) {
+        let base = seq.wrapping_sub(self.submitted() as u32);
+        self.seq_base.store(base, Relaxed);
     }
 
     /// Jobs passed on to serial queues so far.

@@ -12,10 +12,10 @@
 //! work item per serial queue means the serial callbacks of a shell that share a callback CPU run in
 //! order and never concurrently.
 //!
-//! A parallel queue's work that runs out of jobs polls for more for a short while (`poll_us`)
-//! before it goes idle, as long as nothing else wants its CPU: while a submitter streams jobs to
-//! other CPUs, waking their workers again and again would otherwise cost the submitter more than
-//! the jobs it hands over (see Documentation/rpadata.rst, "Performance").
+//! A parallel queue's work that runs out of jobs can poll for more for a short while (`poll_us`,
+//! off by default) before it goes idle, as long as nothing else wants its CPU: while a submitter
+//! streams jobs to other CPUs, this spares the submitter a wake-up of the worker (see
+//! Documentation/rpadata.rst, "Workers and polling").
 
 use crate::{
     ffi::{

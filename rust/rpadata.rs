@@ -42,7 +42,7 @@ module! {
             description: "Default limit of jobs per shell not yet passed to a serial queue (1..=1048576)",
         },
         poll_us: u32 {
-            default: 20,
+            default: 0,
             description: "How long an idle parallel worker polls for jobs, in us (0..=1000, 0: never)",
         },
     },

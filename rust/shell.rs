@@ -107,10 +107,10 @@ impl ShellCore {
 
     /// A consistent-enough snapshot of the counters (exact when the shell is idle).
     pub(crate) fn stats(&self) -> ShellStats {
-        let (submitted, pending, next_seq) = {
+        let (submitted, next_seq) = (self.reorder.submitted(), self.reorder.next_seq());
+        let pending = {
             let _bh = BhGuard::new();
-            let (submitted, next_seq) = self.reorder.submit_side(|s| (s.submitted, s.next_seq));
-            (submitted, self.reorder.pending(), next_seq)
+            self.reorder.pending()
         };
         let serialized = self.serialized.load(Relaxed);
         let released = self.reorder.released();
@@ -147,14 +147,12 @@ impl ShellCore {
         };
         *cb_cpu = cb as i32;
 
-        let (seq, before) = self.reorder.link(&mut job, |s, job, before| {
-            let seq = s.next_seq;
-            s.next_seq = seq.wrapping_add(1);
-            s.submitted += 1;
+        let mut seq = 0;
+        let before = self.reorder.link(&mut job, |job, s| {
+            seq = s;
             // The job holds the shell in flight until its serial callback has returned; see
             // `serialized`.
-            job.set_route(self, seq, cb);
-            (seq, before)
+            job.set_route(self, s, cb);
         });
 
         // BHs are off, so this CPU stays ours until `bh` is dropped.
@@ -216,8 +214,7 @@ impl ShellCore {
     /// For tests: make the next job's sequence number `seq`.
     #[cfg(rpadata_kunit)]
     pub(crate) fn set_next_seq(&self, seq: u32) {
-        let _bh = BhGuard::new();
-        self.reorder.submit_side(|s| s.next_seq = seq);
+        self.reorder.set_next_seq(seq);
     }
 }
 

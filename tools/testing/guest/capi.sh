@@ -20,12 +20,12 @@ t_c_consumer_delivers_every_packet_in_order() {
 	rmmod rpadata_test_consumer
 }
 
-# Workers that never poll (poll_us=0) go idle after every batch and are woken
-# by the next job: the same guarantees on that path.
-t_c_consumer_in_order_without_polling() {
+# Parallel workers that poll for jobs before they sleep (poll_us, off by
+# default): the same guarantees on that path.
+t_c_consumer_in_order_with_polling() {
 	rmmod rpadata
-	insmod $MOD/rpadata.ko poll_us=0 || fail "rpadata did not load with poll_us=0"
-	insmod $CONSUMER packets=30000 shells=3 name=nopoll ||
+	insmod $MOD/rpadata.ko poll_us=50 || fail "rpadata did not load with poll_us=50"
+	insmod $CONSUMER packets=30000 shells=3 name=poll ||
 		fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
 	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
 	for r in refused out_of_order wrong_cpu bh_enabled; do
@@ -79,7 +79,7 @@ t_instance_lifecycle_100_times() {
 CAPI_CHECKS="c_abi_misuse_fails_cleanly
 instance_lifecycle_100_times
 c_consumer_delivers_every_packet_in_order
-c_consumer_in_order_without_polling
+c_consumer_in_order_with_polling
 c_consumer_with_one_shell_and_small_runs
 c_consumer_bad_parameters_refused
 rpadata_cannot_unload_while_consumer_holds_it"
