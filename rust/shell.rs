@@ -7,8 +7,8 @@
 //! `padata_reorder()`) paths. Each shell has its own sequence numbers, reorder list and serial
 //! queues, so a job of one shell never waits for a job of another.
 //!
-//! Per job, the submission path takes the submission lock of the shell's reorder list and the lock
-//! of the parallel queue of the CPU that runs the parallel callback; `do_serial` takes the list's
+//! Per job, the submission path takes only the lock of the parallel queue of the CPU that runs the
+//! parallel callback (linking into the reorder list is lock-free); `do_serial` takes the list's
 //! release lock and the lock of a serial queue per job it passes on. No lock shared by all shells
 //! or all CPUs is taken.
 
