@@ -137,17 +137,21 @@ impl Usable {
 
     /// The CPU that runs the parallel callback of the job with sequence number `seq`, submitted on
     /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs, as in C padata, except
-    /// that a turn falling on `here` goes to the next CPU, unless `here` is the only one. The
-    /// submitter is busy submitting; a job given to its CPU would wait for it to leave, or slow it
-    /// down (see Documentation/rpadata.rst, "Jobs in flight and the in-flight limit").
+    /// that the turns falling on `here` are handed in turn to the other CPUs, unless `here` is the
+    /// only one (every other CPU then gets an even share). The submitter is busy submitting; a job
+    /// given to its CPU would wait for it to leave, or slow it down (see
+    /// Documentation/rpadata.rst, "Jobs in flight and the in-flight limit").
     ///
     /// Returns `None` when the instance is invalid.
     pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {
         let n = self.parallel.len();
-        let i = usize::try_from(seq).ok()? % n.max(1);
+        let seq = usize::try_from(seq).ok()?;
+        let i = seq % n.max(1);
         let cpu = *self.parallel.get(i)?;
         if cpu == here && n > 1 {
-            self.parallel.get((i + 1) % n).copied()
+            // The submitter's `k`-th turn goes to the `k`-th of the other CPUs after it.
+            let k = (seq / n) % (n - 1);
+            self.parallel.get((i + 1 + k) % n).copied()
         } else {
             Some(cpu)
         }
@@ -231,17 +235,18 @@ mod tests {
         let u = Usable::new(&p, &all, &all)?;
         let round = |here: u32| -> Result<KVec<u32>> {
             let mut v = KVec::new();
-            for seq in 0..6 {
+            for seq in 0..12 {
                 v.push(u.parallel_cpu(seq, here).ok_or(EINVAL)?, GFP_KERNEL)?;
             }
             Ok(v)
         };
         // Submitted on a CPU outside the mask: every parallel CPU in turn.
-        assert_eq!(&round(1)?[..], &[0, 2, 3, 0, 2, 3]);
-        // Submitted on a parallel CPU: its turns go to the next CPU (wrapping), never to it.
-        assert_eq!(&round(0)?[..], &[2, 2, 3, 2, 2, 3]);
-        assert_eq!(&round(2)?[..], &[0, 3, 3, 0, 3, 3]);
-        assert_eq!(&round(3)?[..], &[0, 2, 0, 0, 2, 0]);
+        assert_eq!(&round(1)?[..], &[0, 2, 3, 0, 2, 3, 0, 2, 3, 0, 2, 3]);
+        // Submitted on a parallel CPU: its turns go to the others in turn, never to it; the
+        // other turns are as above, and each other CPU gets half of the jobs.
+        assert_eq!(&round(0)?[..], &[2, 2, 3, 3, 2, 3, 2, 2, 3, 3, 2, 3]);
+        assert_eq!(&round(2)?[..], &[0, 3, 3, 0, 0, 3, 0, 3, 3, 0, 0, 3]);
+        assert_eq!(&round(3)?[..], &[0, 2, 0, 0, 2, 2, 0, 2, 0, 0, 2, 2]);
         for here in [0, 1, 2, 3] {
             assert!(u.parallel_cpu(u32::MAX, here).is_some());
         }
