@@ -416,7 +416,9 @@ impl ReorderList {
         // Truncated on purpose: sequence numbers wrap.
         let seq = (before as u32).wrapping_add(self.seq_base.load(Relaxed));
         route(job, seq);
-        let on_list = before.wrapping_sub(self.released.load(Relaxed));
+        // Saturating: with concurrent submitters, a job that took its number after ours may be
+        // linked, and even released, before ours.
+        let on_list = before.saturating_sub(self.released.load(Relaxed));
         // INVARIANT: The job joins the chain after the previous tail.
         self.append(job.ptr());
         on_list
