@@ -91,6 +91,11 @@ pub(crate) fn check_c_layout() -> Result {
 impl JobHeader {
     /// A header for a job that has not been submitted, with the given callbacks.
     pub(crate) fn new(parallel: JobFn, serial: JobFn) -> Self {
+        Self::idle(Some(parallel), Some(serial))
+    }
+
+    /// An idle header with the given callbacks (none for a reorder list's stub).
+    fn idle(parallel: Option<JobFn>, serial: Option<JobFn>) -> Self {
         Self {
             next: Atomic::new(core::ptr::null_mut()),
             qnext: core::ptr::null_mut(),
@@ -98,8 +103,8 @@ impl JobHeader {
             seq: 0,
             cb_cpu: 0,
             state: Atomic::new(STATE_IDLE),
-            parallel: Some(parallel),
-            serial: Some(serial),
+            parallel,
+            serial,
         }
     }
 }
@@ -380,16 +385,7 @@ impl ReorderList {
                 },
                 "rpadata_reorder"
             ),
-            stub: JobHeader {
-                next: Atomic::new(core::ptr::null_mut()),
-                qnext: core::ptr::null_mut(),
-                shell: core::ptr::null(),
-                seq: 0,
-                cb_cpu: 0,
-                state: Atomic::new(STATE_IDLE),
-                parallel: None,
-                serial: None,
-            },
+            stub: JobHeader::idle(None, None),
         })
     }
 
