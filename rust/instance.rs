@@ -99,6 +99,9 @@ pub(crate) fn cpu_event(node: *mut kernel::bindings::hlist_node, cpu: u32, onlin
 pub(crate) fn registry_exit() {
     let mut r = REGISTRY.lock();
     kernel::warn_on!(!r.instances.is_empty());
+    // The static is never dropped: free the list's buffer (kept by `retain`) here, or every load
+    // of the module leaks it.
+    r.instances = KVec::new();
     r.root = None;
 }
 
