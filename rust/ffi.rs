@@ -303,6 +303,14 @@ impl Drop for Workqueue {
 
 /// An owned `T` behind a pointer that readers load under RCU and writers replace.
 ///
+/// Waits for every RCU read-side critical section in progress to end, including every region
+/// with softirqs disabled (see [`RcuBox::read_bh`]). Sleeps.
+pub(crate) fn synchronize_rcu() {
+    kernel::task::might_sleep();
+    // SAFETY: No preconditions; callers are in process context and may sleep.
+    unsafe { bindings::synchronize_rcu() };
+}
+
 /// The Rust form of `rcu_assign_pointer()`/`rcu_dereference()` + `synchronize_rcu()`: C padata
 /// replaces its `parallel_data` this way; rpadata replaces the usable-CPU snapshot of an instance.
 ///

@@ -4,12 +4,13 @@
 //!
 //! C padata's use-after-frees (CVE-2023-52854 on the reorder path, CVE-2025-21726 on shell free)
 //! came from freeing state that a worker was still about to touch. rpadata counts every user of a
-//! shell: each job from submission until its serial callback has returned, and each `do_serial`
-//! call while it pushes jobs on. Freeing an instance closes the gates of all its shells, so one
-//! count per job also keeps the instance (and its workqueues) alive. Freeing closes the gate and
-//! sleeps until the count drains to zero; the count is biased by one while the gate is open, so it
-//! reaches zero only after closing and the thread that takes it there completes the waiter — the
-//! last access it makes (the same pattern as completions on the stack).
+//! shell: each job from submission until its serial callback has returned. Freeing an instance
+//! closes the gates of all its shells, so one count per job also keeps the instance (and its
+//! workqueues) alive. Freeing closes the gate and sleeps until the count drains to zero; the count
+//! is biased by one while the gate is open, so it reaches zero only after closing and the thread
+//! that takes it there completes the waiter — the last access it makes (the same pattern as
+//! completions on the stack). A `do_serial` call that passes jobs on is not counted: it runs with
+//! softirqs disabled, and a shell's teardown waits for an RCU grace period after the count drained.
 
 use kernel::{
     prelude::*,
@@ -63,13 +64,6 @@ impl InFlight {
         Some((before & !CLOSED).saturating_sub(1))
     }
 
-    /// Enters on behalf of a user that is already counted, whether or not the gate is closed: the
-    /// count cannot reach zero meanwhile. The returned guard exits.
-    pub(crate) fn hold(&self) -> Hold<'_> {
-        self.state.fetch_add(1, Full);
-        Hold(self)
-    }
-
     /// Leaves. After this the caller must not touch the structure that holds the gate, unless it is
     /// otherwise counted.
     pub(crate) fn exit(&self) {
@@ -101,6 +95,7 @@ impl InFlight {
     }
 
     /// Whether the gate was closed.
+    #[cfg(rpadata_kunit)]
     pub(crate) fn is_closed(&self) -> bool {
         self.state.load(Relaxed) & CLOSED != 0
     }
@@ -122,15 +117,6 @@ impl InFlight {
             }
         }
         self.done.wait_for_completion();
-    }
-}
-
-/// A user counted by [`InFlight::hold`]; leaves when dropped.
-pub(crate) struct Hold<'a>(&'a InFlight);
-
-impl Drop for Hold<'_> {
-    fn drop(&mut self) {
-        self.0.exit();
     }
 }
 
@@ -173,20 +159,6 @@ mod tests {
         assert!(!g.is_closed());
         g.close_and_wait();
         assert!(g.is_closed());
-        Ok(())
-    }
-
-    #[test]
-    fn hold_keeps_count_after_close() -> Result {
-        let g = Arc::pin_init(InFlight::new(), GFP_KERNEL)?;
-        assert_eq!(g.enter(), Some(0));
-        {
-            let _h = g.hold();
-            assert_eq!(g.users(), 2);
-        }
-        assert_eq!(g.users(), 1);
-        g.exit();
-        g.close_and_wait();
         Ok(())
     }
 }

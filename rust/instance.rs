@@ -159,8 +159,8 @@ pub(crate) struct InstanceCore {
 }
 
 // SAFETY: The workqueue pointer is only dereferenced by users counted in the gate of one of the
-// instance's shells, all of which the owning `Instance` drains before destroying the queues; the rest
-// is `Send`.
+// instance's shells or by `do_serial` calls within the grace period a shell's teardown waits for,
+// all of which the owning `Instance` drains before destroying the queues; the rest is `Send`.
 unsafe impl Send for InstanceCore {}
 
 // SAFETY: As for `Send`; shared access goes through locks, atomics and RCU.
@@ -183,11 +183,13 @@ impl InstanceCore {
         self.pqueues.get(cpu as usize)
     }
 
-    /// The serial workqueue. Only for callers counted in the gate of one of its shells, or that
-    /// borrow the `Instance` handle (creating a shell).
+    /// The serial workqueue. Only for callers counted in the gate of one of its shells, `do_serial`
+    /// calls (softirqs disabled) of one of its jobs, or callers that borrow the `Instance` handle
+    /// (creating a shell).
     pub(crate) fn serial_wq(&self) -> &Workqueue {
         // SAFETY: The queue lives in the `Instance` handle, which closes every shell's gate and
-        // waits for it to drain before it destroys the queue; callers are counted there.
+        // waits for it to drain, and for a grace period, before it destroys the queue; callers are
+        // counted there or inside that grace period.
         unsafe { &*self.serial_wq }
     }
 
@@ -433,7 +435,8 @@ impl Drop for Instance {
                 .retain(|i| !Arc::ptr_eq(i, &self.core));
         }
         // No new shell from here on; every job of every shell is serialized once the loop is
-        // done, and the workqueues (dropped next) are drained by `destroy_workqueue()`. A shell
+        // done, every `do_serial` call that passed one on has returned after the grace period
+        // that follows, and the workqueues (dropped next) are drained by `destroy_workqueue()`. A shell
         // that is being freed by its user meanwhile is waited for here as well (closing twice
         // is fine); one that left the list already has no job in flight.
         // The lock is held while we wait: only a shell's own free (which waits for the same jobs)
@@ -443,9 +446,10 @@ impl Drop for Instance {
             let shells = self.core.shells.lock();
             self.core.closed.store(true, Release);
             for shell in shells.iter() {
-                shell.close_and_wait();
+                shell.drain();
             }
         }
+        ffi::synchronize_rcu();
         self.core.hotplug.remove();
         // Shells still held by their users lose their sysfs directories with the instance.
         // Removing a directory waits for readers of its files, and a reader may be waiting for

@@ -66,7 +66,8 @@ struct Pending {
 /// # Invariants
 ///
 /// `wq` points to the workqueue this queue's work runs on. It is alive whenever a job is pushed
-/// (the pusher is counted in the shell whose instance owns it) and whenever the work is queued or
+/// (the pusher is counted in the shell whose instance owns it, or is a `do_serial` call with
+/// softirqs disabled, which the shell's teardown waits for) and whenever the work is queued or
 /// running: the instance destroys its workqueues only after draining its shells, and
 /// `destroy_workqueue()` waits for work in progress, including work that queues itself again.
 #[pin_data]
@@ -148,7 +149,7 @@ impl JobQueue {
 
     /// Appends a job and, unless the queue's work is already scheduled, queues it on its CPU.
     ///
-    /// Called with BHs disabled, by a user counted in the job's shell.
+    /// Called with BHs disabled, by a user counted in the job's shell or by `do_serial`.
     pub(crate) fn push(self: &Arc<Self>, job: JobRef) {
         let kick = {
             let mut p = self.pending.lock();

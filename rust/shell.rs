@@ -14,7 +14,7 @@
 
 use crate::{
     cpumask::Usable,
-    ffi::{BhGuard, SysfsDir},
+    ffi::{self, BhGuard, SysfsDir},
     inflight::InFlight,
     instance::InstanceCore,
     job::{
@@ -206,8 +206,19 @@ impl ShellCore {
         self.dir.lock().is_some()
     }
 
-    /// Closes the shell and sleeps until every job submitted to it has been serialized.
+    /// Closes the shell and sleeps until every job submitted to it has been serialized, and every
+    /// `do_serial` call that passed one of its jobs on has returned: after this, nothing of the
+    /// engine touches the shell or its instance's workqueues on its behalf.
     pub(crate) fn close_and_wait(&self) {
+        self.drain();
+        ffi::synchronize_rcu();
+    }
+
+    /// Closes the shell and sleeps until every job submitted to it has been serialized. A
+    /// `do_serial` call may still be on its way out (unlocking the release lock, pushing the last
+    /// jobs) after the job it passed on was serialized: it runs with softirqs disabled, an RCU
+    /// read-side critical section, so a grace period after this covers it.
+    pub(crate) fn drain(&self) {
         self.in_flight.close_and_wait();
     }
 
@@ -220,14 +231,14 @@ impl ShellCore {
 
 /// `do_serial`: a job's parallel phase is over; serialize it after every earlier job of its shell.
 pub(crate) fn do_serial(job: JobRef) {
-    // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight.
-    let shell = unsafe { &*job.shell() };
-    // Keep the shell (and with it the instance, whose serial workqueue we queue on) in flight
-    // until we are done: the job we pass on may be serialized, and its hold given up, before we
-    // return. Declared first, dropped last: the last access to the shell.
-    let _shell = shell.in_flight.hold();
-
+    // The jobs we pass on may be serialized, and their holds on the shell given up, before we are
+    // done with the shell and its instance's serial workqueue. Softirqs stay disabled until we
+    // return: an RCU read-side critical section, which the shell's teardown waits for after the
+    // last job (`ShellCore::close_and_wait`). Taken first: the shell is accessed only inside.
     let _bh = BhGuard::new();
+    // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight;
+    // the shell stays alive while softirqs are disabled (above).
+    let shell = unsafe { &*job.shell() };
     shell.reorder.release(job, |ready| {
         // `cb_cpu` was chosen below `nr_cpu_ids`, and there is a queue for each such CPU; the
         // fallback only keeps a job from being lost if that ever changed.
