@@ -26,13 +26,15 @@ const CLOSED: u32 = 1 << 31;
 
 /// A gate with a count of users in flight.
 ///
-/// One word holds both, so entering is a single atomic add: the hot path of every submission.
+/// One word holds both, so entering is a single atomic add: the hot path of every submission. The
+/// gate has a cache line of its own, apart from the other fields of the structure that holds it.
 ///
 /// # Invariants
 ///
 /// The low 31 bits of `state` are the number of users, plus one while [`CLOSED`] is clear. Once
 /// [`CLOSED`] is set it is never cleared, and `done` is completed exactly when the count reached
 /// zero.
+#[repr(align(64))]
 #[pin_data]
 pub(crate) struct InFlight {
     state: Atomic<u32>,

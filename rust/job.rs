@@ -347,18 +347,27 @@ unsafe impl Send for ReleaseSide {}
 /// whose state is [`STATE_READY`] (set under the release lock) is owned by the list; the others are
 /// owned by whoever runs their parallel phase, who does not touch `next`. `released` is the number
 /// of jobs given up so far, and never exceeds `submitted`.
+#[repr(C)]
 #[pin_data]
 pub(crate) struct ReorderList {
-    tail: Atomic<*mut JobHeader>,
-    /// Jobs linked so far; also gives each job its sequence number (plus `seq_base`).
-    submitted: Atomic<u64>,
-    /// Added to sequence numbers (tests start them near the wrap).
-    seq_base: Atomic<u32>,
+    /// Written by every submission, on its own cache line: the releaser works on the fields that
+    /// follow, from another CPU.
+    submit: SubmitSide,
     /// Jobs given up so far (written by the releaser only).
     released: Atomic<u64>,
     #[pin]
     release: SpinLock<ReleaseSide>,
     stub: JobHeader,
+}
+
+/// The submitters' end of a [`ReorderList`].
+#[repr(align(64))]
+struct SubmitSide {
+    tail: Atomic<*mut JobHeader>,
+    /// Jobs linked so far; also gives each job its sequence number (plus `seq_base`).
+    submitted: Atomic<u64>,
+    /// Added to sequence numbers (tests start them near the wrap).
+    seq_base: Atomic<u32>,
 }
 
 // SAFETY: Jobs are `Send`, and every access to the list goes through its lock and atomics.
@@ -372,10 +381,13 @@ impl ReorderList {
     pub(crate) fn new() -> impl PinInit<Self> {
         // INVARIANT: Empty: head and tail are the stub, whose `next` is NULL and which is idle.
         pin_init!(&this in Self {
-            // SAFETY: `this` is the list being initialised; only the address of its stub is taken.
-            tail: Atomic::new(unsafe { &raw mut (*this.as_ptr()).stub }),
-            submitted: Atomic::new(0),
-            seq_base: Atomic::new(0),
+            submit: SubmitSide {
+                // SAFETY: `this` is the list being initialised; only the address of its stub is
+                // taken.
+                tail: Atomic::new(unsafe { &raw mut (*this.as_ptr()).stub }),
+                submitted: Atomic::new(0),
+                seq_base: Atomic::new(0),
+            },
             released: Atomic::new(0),
             release <- new_spinlock!(
                 ReleaseSide {
@@ -397,7 +409,7 @@ impl ReorderList {
     fn append(&self, p: *mut JobHeader) {
         // SAFETY: `p` is valid and its `next` is ours until it is linked.
         unsafe { (*p).next.store(core::ptr::null_mut(), Relaxed) };
-        let prev = self.tail.xchg(p, Full);
+        let prev = self.submit.tail.xchg(p, Full);
         // SAFETY: `prev` was the tail, so it is on the list with a NULL `next`, and the releaser
         // does not give it up until this store links it (type invariant).
         unsafe { (*prev).next.store(p, Release) };
@@ -408,9 +420,9 @@ impl ReorderList {
     /// (jobs being released at that moment may still be counted). Its submitter keeps ownership.
     /// Called with BHs disabled, which keeps the submitter on its CPU between its two steps.
     pub(crate) fn link(&self, job: &mut JobRef, route: impl FnOnce(&mut JobRef, u32)) -> u64 {
-        let before = self.submitted.fetch_add(1, Relaxed);
+        let before = self.submit.submitted.fetch_add(1, Relaxed);
         // Truncated on purpose: sequence numbers wrap.
-        let seq = (before as u32).wrapping_add(self.seq_base.load(Relaxed));
+        let seq = (before as u32).wrapping_add(self.submit.seq_base.load(Relaxed));
         route(job, seq);
         // Saturating: with concurrent submitters, a job that took its number after ours may be
         // linked, and even released, before ours.
@@ -466,7 +478,7 @@ impl ReorderList {
         // SAFETY: `h` is on the list and owned by it, being ready.
         let mut next = unsafe { (*h).next.load(Acquire) };
         if next.is_null() {
-            if self.tail.load(Acquire) == h {
+            if self.submit.tail.load(Acquire) == h {
                 // `h` is the last job: put the stub behind it, so that it can go.
                 self.append(stub);
             }
@@ -492,20 +504,20 @@ impl ReorderList {
 
     /// Jobs submitted so far.
     pub(crate) fn submitted(&self) -> u64 {
-        self.submitted.load(Relaxed)
+        self.submit.submitted.load(Relaxed)
     }
 
     /// The sequence number of the next job.
     pub(crate) fn next_seq(&self) -> u32 {
         // Truncated on purpose: sequence numbers wrap.
-        (self.submitted() as u32).wrapping_add(self.seq_base.load(Relaxed))
+        (self.submitted() as u32).wrapping_add(self.submit.seq_base.load(Relaxed))
     }
 
     /// For tests: make the next job's sequence number `seq`.
     #[cfg(rpadata_kunit)]
     pub(crate) fn set_next_seq(&self, seq: u32) {
         let base = seq.wrapping_sub(self.submitted() as u32);
-        self.seq_base.store(base, Relaxed);
+        self.submit.seq_base.store(base, Relaxed);
     }
 
     /// Jobs passed on to serial queues so far.
