@@ -323,7 +323,21 @@ pub(crate) unsafe extern "C" fn rpadata_do_multithreaded(job: *const CMtJob) -> 
         numa_aware: job.numa_aware,
     };
     let tf = CThreadFn { f, arg: job.fn_arg };
-    match mt::run(&params, None, |s, e| tf.call(s, e)) {
+    if let Some((s, e)) = params.one_piece() {
+        // What `mt::run` does for such a job, without its set-up: small jobs are common.
+        return match tf.call(s, e) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        };
+    }
+    run_c_job(&params, &tf)
+}
+
+/// [`rpadata_do_multithreaded`] for a job that is split, out of line: the path of small jobs stays
+/// short.
+#[inline(never)]
+fn run_c_job(params: &MtParams, tf: &CThreadFn) -> c_int {
+    match mt::run(params, None, |s, e| tf.call(s, e)) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

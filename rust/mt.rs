@@ -59,6 +59,25 @@ pub struct MtParams {
 }
 
 impl MtParams {
+    /// Whether a valid, non-empty job runs in one piece on the caller: one thread, because
+    /// `size / max(min_chunk, align) < 2` (written without a division) or `max_threads == 1`.
+    /// `align` is the effective alignment.
+    fn is_one_piece(&self, align: usize) -> bool {
+        self.size / 2 < self.min_chunk.max(align) || self.max_threads == 1
+    }
+
+    /// The range of a job that runs in one piece on the caller, for callers that want to skip the
+    /// set-up of [`run`] for it (the C ABI); `None` for any other job, bad parameters included.
+    #[inline]
+    pub(crate) fn one_piece(&self) -> Option<(usize, usize)> {
+        let align = self.align.max(1);
+        if self.max_threads < 1 || !align.is_power_of_two() || self.size == 0 {
+            return None;
+        }
+        let end = self.start.checked_add(self.size)?;
+        self.is_one_piece(align).then_some((self.start, end))
+    }
+
     /// A job over `[start, start + size)` with one thread per CPU and no alignment.
     pub fn new(start: usize, size: usize) -> Self {
         Self {
@@ -124,7 +143,7 @@ impl Plan {
             return Ok(None);
         }
         let unit = p.min_chunk.max(align);
-        if p.size < unit || p.max_threads == 1 {
+        if p.is_one_piece(align) {
             // One thread: no division on the path of small jobs, which run inline.
             return Ok(Some(Self {
                 start: p.start,
@@ -339,11 +358,31 @@ where
         f(&mut acc, plan.start, plan.end)?;
         return Ok(acc);
     }
+    run_threads(p.numa_aware, plan, cancel, &init, &f, combine, acc)
+}
 
+/// The part of [`run_reduce`] for more than one thread, out of line: the one-thread path (small
+/// jobs) stays short.
+#[inline(never)]
+fn run_threads<A, I, F, C>(
+    numa_aware: bool,
+    plan: Plan,
+    cancel: Option<&Cancel>,
+    init: &I,
+    f: &F,
+    combine: C,
+    mut acc: A,
+) -> Result<A>
+where
+    A: Send,
+    I: Fn() -> A + Sync,
+    F: Fn(&mut A, usize, usize) -> Result + Sync,
+    C: Fn(A, A) -> A,
+{
     let helpers = plan.threads as usize - 1;
     let ctx = Ctx {
-        init: &init,
-        f: &f,
+        init,
+        f,
         cancel,
         done: KBox::pin_init(
             new_spinlock!(KVec::with_capacity(helpers, GFP_KERNEL)?, "rpadata_mt_done"),
@@ -378,7 +417,7 @@ where
             // Fewer helpers: the caller does more of the work.
             break;
         };
-        ffi::enqueue_unbound(h, p.numa_aware);
+        ffi::enqueue_unbound(h, numa_aware);
     }
 
     // The caller participates, which saves starting a worker.
@@ -422,6 +461,34 @@ mod tests {
             max_threads: threads,
             numa_aware: false,
         }
+    }
+
+    #[test]
+    fn one_piece_is_exactly_the_plans_one_thread_case() -> Result {
+        // The C ABI's short path for small jobs must take the jobs, and only the jobs, that the
+        // general path would run in one piece, over the same range; bad parameters and empty
+        // jobs stay with the general path (which reports them).
+        let starts = [0, 5, usize::MAX - 3];
+        let sizes = [0, 1, 15, 16, 17, 64, 1000];
+        let aligns = [0, 1, 3, 16, 64];
+        let chunks = [0, 1, 16, 17, 2000];
+        for start in starts {
+            for size in sizes {
+                for align in aligns {
+                    for min_chunk in chunks {
+                        for threads in [0, 1, 2, 8] {
+                            let p = params(start, size, align, min_chunk, threads);
+                            let plan = Plan::new(&p).ok().flatten();
+                            let want = plan
+                                .filter(|pl| pl.threads == 1)
+                                .map(|pl| (pl.start, pl.end));
+                            assert_eq!(p.one_piece(), want);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs `p`, counting how often each index is covered and whether every chunk boundary is

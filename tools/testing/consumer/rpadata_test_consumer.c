@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <rpadata.h>
 
@@ -76,6 +77,10 @@ MODULE_PARM_DESC(bh_enabled, "Result: callbacks that ran with BHs enabled");
 static unsigned long refused;
 module_param(refused, ulong, 0444);
 MODULE_PARM_DESC(refused, "Result: rpadata_do_parallel() errors");
+
+static bool mt;
+module_param(mt, bool, 0444);
+MODULE_PARM_DESC(mt, "Check rpadata_do_multithreaded() through the C ABI, then exit");
 
 struct stream {
 	struct rpadata_shell *shell;
@@ -265,7 +270,7 @@ static int nop_fn(unsigned long s, unsigned long e, void *a)
 
 #define EXPECT(cond) do {						\
 	if (!(cond)) {							\
-		pr_err("misuse: %s failed (line %d)\n", #cond, __LINE__);	\
+		pr_err("check: %s failed (line %d)\n", #cond, __LINE__);	\
 		bad++;							\
 	}								\
 } while (0)
@@ -348,6 +353,99 @@ static int run_misuse(void)
 	return bad ? -EIO : 0;
 }
 
+/* Multithreaded jobs through the C ABI: what a C caller depends on. */
+
+#define MT_WORDS 100000
+
+struct mt_check {
+	atomic_t *hits;		/* per index: how often a thread function saw it */
+	atomic_t calls;
+	unsigned long first_start, first_end;
+	unsigned long align;
+	unsigned long fail_at;	/* the chunk holding this index fails, if < ULONG_MAX */
+	atomic_t misaligned;
+};
+
+static int mt_fn(unsigned long s, unsigned long e, void *a)
+{
+	struct mt_check *c = a;
+	unsigned long i;
+
+	if (atomic_inc_return(&c->calls) == 1) {
+		c->first_start = s;
+		c->first_end = e;
+	}
+	if (c->align > 1 && e != MT_WORDS && e % c->align)
+		atomic_inc(&c->misaligned);
+	for (i = s; i < e; i++)
+		atomic_inc(&c->hits[i]);
+	return c->fail_at >= s && c->fail_at < e ? -EIO : 0;
+}
+
+/* Runs one job over [start, start + size) of the words; returns its result. */
+static int mt_run(struct mt_check *c, unsigned long start, unsigned long size,
+		  unsigned long align, unsigned long min_chunk, int threads, unsigned long fail_at)
+{
+	struct rpadata_mt_job job = {
+		.thread_fn = mt_fn, .fn_arg = c, .start = start, .size = size,
+		.align = align, .min_chunk = min_chunk, .max_threads = threads,
+	};
+
+	memset(c->hits, 0, MT_WORDS * sizeof(*c->hits));
+	atomic_set(&c->calls, 0);
+	atomic_set(&c->misaligned, 0);
+	c->align = align;
+	c->fail_at = fail_at;
+	return rpadata_do_multithreaded(&job);
+}
+
+/* Whether every word in [start, end) was seen exactly once and no other one. */
+static bool mt_exactly_once(struct mt_check *c, unsigned long start, unsigned long end)
+{
+	unsigned long i;
+
+	for (i = 0; i < MT_WORDS; i++)
+		if (atomic_read(&c->hits[i]) != (i >= start && i < end))
+			return false;
+	return true;
+}
+
+static int run_mt(void)
+{
+	struct mt_check c = {};
+	int all = num_online_cpus(), bad = 0;
+
+	c.hits = vcalloc(MT_WORDS, sizeof(*c.hits));
+	if (!c.hits)
+		return -ENOMEM;
+
+	/* Smaller than min_chunk: one call on the caller, the exact range. */
+	EXPECT(mt_run(&c, 100, 16, 0, 1024, all, ULONG_MAX) == 0);
+	EXPECT(atomic_read(&c.calls) == 1);
+	EXPECT(c.first_start == 100 && c.first_end == 116);
+	EXPECT(mt_exactly_once(&c, 100, 116));
+	/* Its error comes back as is. */
+	EXPECT(mt_run(&c, 100, 16, 0, 1024, all, 105) == -EIO);
+	/* One thread: one call over everything. */
+	EXPECT(mt_run(&c, 0, MT_WORDS, 64, 64, 1, ULONG_MAX) == 0);
+	EXPECT(atomic_read(&c.calls) == 1);
+	EXPECT(mt_exactly_once(&c, 0, MT_WORDS));
+	/* Empty: no call at all. */
+	EXPECT(mt_run(&c, 5, 0, 0, 1, all, ULONG_MAX) == 0);
+	EXPECT(atomic_read(&c.calls) == 0);
+	/* Split over every CPU: each word once, chunks end on align. */
+	EXPECT(mt_run(&c, 10, MT_WORDS - 10, 64, 128, all, ULONG_MAX) == 0);
+	EXPECT(mt_exactly_once(&c, 10, MT_WORDS));
+	EXPECT(atomic_read(&c.misaligned) == 0);
+	EXPECT(all == 1 || atomic_read(&c.calls) > 1);
+	/* A failing chunk: its error comes back. */
+	EXPECT(mt_run(&c, 0, MT_WORDS, 64, 128, all, MT_WORDS / 2) == -EIO);
+
+	vfree(c.hits);
+	pr_info("mt end failures=%d\n", bad);
+	return bad ? -EIO : 0;
+}
+
 static int __init consumer_init(void)
 {
 	unsigned long i;
@@ -356,6 +454,8 @@ static int __init consumer_init(void)
 
 	if (misuse)
 		return run_misuse();
+	if (mt)
+		return run_mt();
 	if (!shells || shells > MAX_SHELLS || !packets) {
 		pr_err("shells must be 1..%d and packets > 0\n", MAX_SHELLS);
 		return -EINVAL;

@@ -61,8 +61,17 @@ t_rpadata_cannot_unload_while_consumer_holds_it() {
 # Bad arguments from C: each call fails with its error (most with a
 # warning, which make check expects exactly between the consumer's markers).
 t_c_abi_misuse_fails_cleanly() {
-	insmod $CONSUMER misuse=1 || fail "misuse checks failed: $(dmesg | grep 'misuse:' | tail -n 3)"
+	insmod $CONSUMER misuse=1 || fail "misuse checks failed: $(dmesg | grep 'check:' | tail -n 3)"
 	dmesg | grep -q "misuse end expected_warnings=[0-9]* failures=0" || fail "no misuse summary"
+	rmmod rpadata_test_consumer
+}
+
+# Multithreaded jobs from C: small, one-thread, empty and split jobs each cover
+# their range exactly once, split chunks end on the alignment, and a thread
+# function's error comes back (the consumer refuses to load on a failure).
+t_c_abi_multithreaded_job_covers_its_range_once() {
+	insmod $CONSUMER mt=1 || fail "multithreaded checks failed: $(dmesg | grep 'check:' | tail -n 3)"
+	dmesg | grep -q "mt end failures=0" || fail "no multithreaded summary"
 	rmmod rpadata_test_consumer
 }
 
@@ -77,6 +86,7 @@ t_instance_lifecycle_100_times() {
 }
 
 CAPI_CHECKS="c_abi_misuse_fails_cleanly
+c_abi_multithreaded_job_covers_its_range_once
 instance_lifecycle_100_times
 c_consumer_delivers_every_packet_in_order
 c_consumer_in_order_with_polling
