@@ -144,14 +144,18 @@ impl Usable {
     ///
     /// Returns `None` when the instance is invalid.
     pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {
-        let n = self.parallel.len();
-        let seq = usize::try_from(seq).ok()?;
-        let i = seq % n.max(1);
-        let cpu = *self.parallel.get(i)?;
+        // At most `nr_cpu_ids` CPUs: fits. 32-bit arithmetic, and one division on the common path
+        // (a helper call in some emulators, and the hottest arithmetic of a submission).
+        let n = u32::try_from(self.parallel.len()).ok().filter(|&n| n > 0)?;
+        let (round, i) = (seq / n, seq % n);
+        let cpu = *self.parallel.get(i as usize)?;
         if cpu == here && n > 1 {
             // The submitter's `k`-th turn goes to the `k`-th of the other CPUs after it.
-            let k = (seq / n) % (n - 1);
-            self.parallel.get((i + 1 + k) % n).copied()
+            let k = round % (n - 1);
+            // `i + 1 + k < 2n`: wrap once.
+            let j = i + 1 + k;
+            let j = if j >= n { j - n } else { j };
+            self.parallel.get(j as usize).copied()
         } else {
             Some(cpu)
         }

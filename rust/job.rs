@@ -346,7 +346,7 @@ unsafe impl Send for ReleaseSide {}
 /// has had its successor swapped into `tail` by a submitter that has not linked it yet. A job
 /// whose state is [`STATE_READY`] (set under the release lock) is owned by the list; the others are
 /// owned by whoever runs their parallel phase, who does not touch `next`. `released` is the number
-/// of jobs given up so far, and never exceeds `submitted`.
+/// of jobs given up so far, and never exceeds `submitted`; `released_seen` never exceeds `released`.
 #[repr(C)]
 #[pin_data]
 pub(crate) struct ReorderList {
@@ -368,6 +368,9 @@ struct SubmitSide {
     submitted: Atomic<u64>,
     /// Added to sequence numbers (tests start them near the wrap).
     seq_base: Atomic<u32>,
+    /// A value `released` had at some point (so never above it), refreshed by submitters when the
+    /// in-flight limit looks reached.
+    released_seen: Atomic<u64>,
 }
 
 // SAFETY: Jobs are `Send`, and every access to the list goes through its lock and atomics.
@@ -387,6 +390,7 @@ impl ReorderList {
                 tail: Atomic::new(unsafe { &raw mut (*this.as_ptr()).stub }),
                 submitted: Atomic::new(0),
                 seq_base: Atomic::new(0),
+                released_seen: Atomic::new(0),
             },
             released: Atomic::new(0),
             release <- new_spinlock!(
@@ -416,20 +420,34 @@ impl ReorderList {
     }
 
     /// Links a newly submitted job at the end. `route` is given the job's sequence number first,
-    /// before the job is on the list. Returns the number of jobs on the list before this one
-    /// (jobs being released at that moment may still be counted). Its submitter keeps ownership.
-    /// Called with BHs disabled, which keeps the submitter on its CPU between its two steps.
-    pub(crate) fn link(&self, job: &mut JobRef, route: impl FnOnce(&mut JobRef, u32)) -> u64 {
+    /// before the job is on the list. Returns whether fewer than `limit` jobs were on the list
+    /// before this one (jobs being released at that moment may still be counted). Its submitter
+    /// keeps ownership. Called with BHs disabled, which keeps the submitter on its CPU between its
+    /// two steps.
+    pub(crate) fn link(
+        &self,
+        job: &mut JobRef,
+        limit: u64,
+        route: impl FnOnce(&mut JobRef, u32),
+    ) -> bool {
         let before = self.submit.submitted.fetch_add(1, Relaxed);
         // Truncated on purpose: sequence numbers wrap.
         let seq = (before as u32).wrapping_add(self.submit.seq_base.load(Relaxed));
         route(job, seq);
         // Saturating: with concurrent submitters, a job that took its number after ours may be
-        // linked, and even released, before ours.
-        let on_list = before.saturating_sub(self.released.load(Relaxed));
+        // linked, and even released, before ours. A count of released jobs seen earlier can only
+        // be lower than the current one: if it already shows room, there is room. Only otherwise
+        // read the releaser's count, whose cache line the releaser writes for every release.
+        let mut released = self.submit.released_seen.load(Relaxed);
+        if before.saturating_sub(released) >= limit {
+            released = self.released.load(Relaxed);
+            // A racing submitter may store an older count after ours: still a lower bound.
+            self.submit.released_seen.store(released, Relaxed);
+        }
+        let room = before.saturating_sub(released) < limit;
         // INVARIANT: The job joins the chain after the previous tail.
         self.append(job.ptr());
-        on_list
+        room
     }
 
     /// Parks a job whose parallel phase is over (`do_serial`) and passes every job that is now

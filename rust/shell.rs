@@ -148,7 +148,8 @@ impl ShellCore {
         *cb_cpu = cb as i32;
 
         let mut seq = 0;
-        let before = self.reorder.link(&mut job, |job, s| {
+        let limit = u64::from(inst.max_in_flight());
+        let room = self.reorder.link(&mut job, limit, |job, s| {
             seq = s;
             // The job holds the shell in flight until its serial callback has returned; see
             // `serialized`.
@@ -161,8 +162,7 @@ impl ShellCore {
             // This CPU is the only usable parallel CPU: a work item queued here could only run once
             // the submitter leaves the CPU, so run the callback now (no queue, no wake-up).
             Some(cpu) if cpu == here => job.run_parallel(),
-            Some(cpu) if before < u64::from(inst.max_in_flight()) => match inst.parallel_queue(cpu)
-            {
+            Some(cpu) if room => match inst.parallel_queue(cpu) {
                 Some(queue) => queue.push(job),
                 None => job.run_parallel(),
             },
