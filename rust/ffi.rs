@@ -301,8 +301,6 @@ impl Drop for Workqueue {
     }
 }
 
-/// An owned `T` behind a pointer that readers load under RCU and writers replace.
-///
 /// Waits for every RCU read-side critical section in progress to end, including every region
 /// with softirqs disabled (see [`RcuBox::read_bh`]). Sleeps.
 pub(crate) fn synchronize_rcu() {
@@ -311,6 +309,8 @@ pub(crate) fn synchronize_rcu() {
     unsafe { bindings::synchronize_rcu() };
 }
 
+/// An owned `T` behind a pointer that readers load under RCU and writers replace.
+///
 /// The Rust form of `rcu_assign_pointer()`/`rcu_dereference()` + `synchronize_rcu()`: C padata
 /// replaces its `parallel_data` this way; rpadata replaces the usable-CPU snapshot of an instance.
 ///
@@ -367,8 +367,7 @@ impl<T> RcuBox<T> {
     pub(crate) fn replace(&self, value: KBox<T>) {
         // INVARIANT: The new pointer comes from `KBox::into_raw`.
         let old = self.ptr.xchg(KBox::into_raw(value), Full);
-        // SAFETY: No preconditions beyond process context, which callers provide.
-        unsafe { bindings::synchronize_rcu() };
+        synchronize_rcu();
         // SAFETY: `old` came from `KBox::into_raw` (type invariant), no other writer got it (the
         // exchange is atomic) and no reader uses it after the grace period.
         drop(unsafe { KBox::from_raw(old) });

@@ -436,9 +436,9 @@ impl Drop for Instance {
         }
         // No new shell from here on; every job of every shell is serialized once the loop is
         // done, every `do_serial` call that passed one on has returned after the grace period
-        // that follows, and the workqueues (dropped next) are drained by `destroy_workqueue()`. A shell
-        // that is being freed by its user meanwhile is waited for here as well (closing twice
-        // is fine); one that left the list already has no job in flight.
+        // that follows, and the workqueues (dropped next) are drained by `destroy_workqueue()`.
+        // A shell that is being freed by its user meanwhile is waited for here as well (closing
+        // twice is fine); one that left the list already has no job in flight.
         // The lock is held while we wait: only a shell's own free (which waits for the same jobs)
         // and sysfs readers (finding a shell, summing `in_flight`) take it, nothing on a job's
         // path does, and no sysfs directory is removed while it is held.

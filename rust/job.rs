@@ -346,7 +346,8 @@ unsafe impl Send for ReleaseSide {}
 /// has had its successor swapped into `tail` by a submitter that has not linked it yet. A job
 /// whose state is [`STATE_READY`] (set under the release lock) is owned by the list; the others are
 /// owned by whoever runs their parallel phase, who does not touch `next`. `released` is the number
-/// of jobs given up so far, and never exceeds `submitted`; `released_seen` never exceeds `released`.
+/// of jobs given up so far, and never exceeds `submitted`; `released_seen` never exceeds
+/// `released`.
 #[repr(C)]
 #[pin_data]
 pub(crate) struct ReorderList {
