@@ -60,10 +60,10 @@ pub struct MtParams {
 
 impl MtParams {
     /// Whether a valid, non-empty job runs in one piece on the caller: one thread, because
-    /// `size / max(min_chunk, align) < 2` (written without a division) or `max_threads == 1`.
-    /// `align` is the effective alignment.
-    fn is_one_piece(&self, align: usize) -> bool {
-        self.size / 2 < self.min_chunk.max(align) || self.max_threads == 1
+    /// `size / unit < 2` (written without a division) or `max_threads == 1`. `unit` is
+    /// `max(min_chunk, align)` with the effective alignment.
+    fn is_one_piece(&self, unit: usize) -> bool {
+        self.size / 2 < unit || self.max_threads == 1
     }
 
     /// The range of a job that runs in one piece on the caller, for callers that want to skip the
@@ -75,7 +75,8 @@ impl MtParams {
             return None;
         }
         let end = self.start.checked_add(self.size)?;
-        self.is_one_piece(align).then_some((self.start, end))
+        self.is_one_piece(self.min_chunk.max(align))
+            .then_some((self.start, end))
     }
 
     /// A job over `[start, start + size)` with one thread per CPU and no alignment.
@@ -143,7 +144,7 @@ impl Plan {
             return Ok(None);
         }
         let unit = p.min_chunk.max(align);
-        if p.is_one_piece(align) {
+        if p.is_one_piece(unit) {
             // One thread: no division on the path of small jobs, which run inline.
             return Ok(Some(Self {
                 start: p.start,
