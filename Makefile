@@ -9,6 +9,7 @@
 #   make check-debug  the same on the debug kernel (lockdep, KASAN, kmemleak)
 #   make stress     the hotplug/cpumask/traffic stress for minutes
 #   make bench      rpadata against C padata in one QEMU boot: a table of ratios
+#                   (FLAVOUR=inline: on a kernel with CONFIG_RUST_INLINE_HELPERS)
 #   make clippy     build with CLIPPY=1
 #   make fmtcheck   rustfmt --check with the kernel's .rustfmt.toml (make fmt applies it)
 #   make kdir       print the kernel build directory in use
@@ -21,7 +22,8 @@
 RPADATA_CACHE ?= $(HOME)/.cache/rpadata
 KERNEL ?= $(or $(RPADATA_KERNEL),7.2)
 FLAVOUR ?= default
-LLVM ?= -19
+# The kernel's own LLVM version suffix: modules must be built with its compiler.
+LLVM ?= $(if $(filter inline,$(FLAVOUR)),-22,-19)
 export RPADATA_CACHE FLAVOUR
 export RPADATA_KERNEL := $(KERNEL)
 export PATH := $(HOME)/.cargo/bin:$(PATH)

@@ -9,6 +9,10 @@
  * Serialized (submitted from a thread bound to CPU 0, after an unreported
  * warm-up run): N jobs (an empty parallel callback that calls do_serial at once,
  * and one hashing 1 KiB), jobs/s; submit-to-serial latency at a moderate rate.
+ * A round's N jobs of each implementation run interleaved, in segments of N /
+ * segments jobs alternating C, rpadata, rpadata, C, ...: a slow change in the
+ * host's speed (which moves the figures by 30% between boots here) then
+ * weighs on both alike.
  * Multithreaded (rpadata only; C padata's is __init): a CPU-bound and a
  * memory-bound (fill/checksum) job with 1, 2 and all threads, and a tiny job
  * (size < min_chunk) against a direct call of its thread function.
@@ -37,6 +41,10 @@ static unsigned int rounds = 3;
 module_param(rounds, uint, 0444);
 MODULE_PARM_DESC(rounds, "A/B rounds (default 3)");
 
+static unsigned int segments = 10;
+module_param(segments, uint, 0444);
+MODULE_PARM_DESC(segments, "Interleaved segments per throughput run (default 10)");
+
 static unsigned long lat_jobs = 20000;
 module_param(lat_jobs, ulong, 0444);
 MODULE_PARM_DESC(lat_jobs, "Jobs per latency run (default 20000)");
@@ -62,6 +70,8 @@ static unsigned long done_target;
 static DECLARE_COMPLETION(all_done);
 static u64 *lat;
 static atomic_long_t lat_n;
+/* Parallel callbacks that ran on the submitting CPU (0), e.g. inline. */
+static atomic_long_t par_local;
 static u8 payload[1024];
 
 static u32 hash_1k(u32 seed)
@@ -91,6 +101,8 @@ static void c_parallel(struct padata_priv *p)
 {
 	struct bjob *j = container_of(p, struct bjob, c);
 
+	if (raw_smp_processor_id() == 0)
+		atomic_long_inc(&par_local);
 	if (j->work)
 		j->seed = hash_1k(j->seed);
 	padata_do_serial(p);
@@ -105,6 +117,8 @@ static void r_parallel(struct rpadata_priv *p)
 {
 	struct bjob *j = container_of(p, struct bjob, r);
 
+	if (raw_smp_processor_id() == 0)
+		atomic_long_inc(&par_local);
 	if (j->work)
 		j->seed = hash_1k(j->seed);
 	rpadata_do_serial(p);
@@ -165,14 +179,18 @@ static u64 wakeup_ipis(void)
 	return n;
 }
 
-/* Runs n jobs; returns the time from the first submission to the last serial callback. */
+/*
+ * Runs n jobs; returns the time from the first submission to the last serial
+ * callback. *local: how many parallel callbacks ran on the submitting CPU.
+ */
 static s64 run_jobs(enum impl impl, bool work, unsigned long n, unsigned int gap_us,
-		    unsigned long *refused, u64 *ipis)
+		    unsigned long *refused, u64 *ipis, unsigned long *local)
 {
 	unsigned long i;
 	u64 t0, ipi0 = wakeup_ipis();
 
 	atomic_long_set(&done_count, 0);
+	atomic_long_set(&par_local, 0);
 	done_target = n;
 	reinit_completion(&all_done);
 	*refused = 0;
@@ -191,6 +209,7 @@ static s64 run_jobs(enum impl impl, bool work, unsigned long n, unsigned int gap
 		return -ETIMEDOUT;
 	t0 = ktime_get_ns() - t0;
 	*ipis = wakeup_ipis() - ipi0;
+	*local = atomic_long_read(&par_local);
 	return t0;
 }
 
@@ -201,52 +220,84 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Submit-to-serial latency of lat_jobs jobs, one every 50 us. */
+static void bench_latency(enum impl impl, unsigned int r)
+{
+	unsigned long refused, local;
+	u64 ipis, *l;
+	s64 ns;
+
+	atomic_long_set(&lat_n, 0);
+	lat = kvmalloc_array(lat_jobs, sizeof(*lat), GFP_KERNEL);
+	if (!lat)
+		return;
+	ns = run_jobs(impl, false, lat_jobs, 50, &refused, &ipis, &local);
+	l = lat;
+	lat = NULL;
+	sort(l, lat_jobs, sizeof(*l), cmp_u64, NULL);
+	pr_info("serial_latency impl=%s round=%u jobs=%lu ns=%lld p50_ns=%llu p99_ns=%llu\n",
+		impl_name[impl], r, lat_jobs, ns, l[lat_jobs / 2], l[lat_jobs * 99 / 100]);
+	kvfree(l);
+}
+
+/*
+ * Throughput: jobs of each implementation, interleaved in segments (C, R, R,
+ * C, C, R, ...; rounds start alternately), so that a change in the host's
+ * speed during the round weighs on both alike.
+ */
+static void bench_throughput(bool work, unsigned int r)
+{
+	unsigned long refused[2] = {}, local[2] = {}, seg_n = jobs / segments;
+	u64 ipis[2] = {};
+	s64 ns[2] = {};
+	unsigned int s, k;
+
+	for (s = 0; s < segments; s++) {
+		for (k = 0; k < 2; k++) {
+			enum impl impl = (r + s + k) % 2 ? IMPL_R : IMPL_C;
+			unsigned long n = s == segments - 1 ? jobs - seg_n * s : seg_n;
+			unsigned long seg_refused, seg_local;
+			u64 seg_ipis;
+			s64 t = run_jobs(impl, work, n, 0, &seg_refused, &seg_ipis, &seg_local);
+
+			if (t < 0) {
+				ns[impl] = t;
+			} else if (ns[impl] >= 0) {
+				ns[impl] += t;
+				refused[impl] += seg_refused;
+				ipis[impl] += seg_ipis;
+				local[impl] += seg_local;
+			}
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		u64 rate = ns[k] > 0 ? div64_u64((u64)jobs * NSEC_PER_SEC, ns[k]) : 0;
+
+		pr_info("serial_throughput impl=%s workload=%s round=%u jobs=%lu segments=%u ns=%lld refused=%lu jobs_per_s=%llu ipis=%llu parallel_on_submitter=%lu\n",
+			impl_name[k], work ? "work" : "empty", r, jobs, segments, ns[k],
+			refused[k], rate, ipis[k], local[k]);
+	}
+}
+
 static void bench_serialized(void)
 {
-	unsigned int r, k;
-	unsigned long refused;
+	unsigned long refused, local;
+	unsigned int r;
 	u64 ipis;
 
 	/*
 	 * Warm-up, not reported: the first run of each pays for creating
 	 * workers and warming the slab caches.
 	 */
-	run_jobs(IMPL_C, true, jobs / 10 ?: 1, 0, &refused, &ipis);
-	run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused, &ipis);
+	run_jobs(IMPL_C, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
+	run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
 
 	for (r = 0; r < rounds; r++) {
-		for (k = 0; k < 2; k++) {
-			/* Alternate which implementation goes first. */
-			enum impl impl = (r + k) % 2 ? IMPL_R : IMPL_C;
-			bool work;
-
-			for (work = false; ; work = true) {
-				unsigned long refused;
-				s64 ns = run_jobs(impl, work, jobs, 0, &refused, &ipis);
-				u64 rate = ns > 0 ? div64_u64((u64)jobs * NSEC_PER_SEC, ns) : 0;
-
-				pr_info("serial_throughput impl=%s workload=%s round=%u jobs=%lu ns=%lld refused=%lu jobs_per_s=%llu ipis=%llu\n",
-					impl_name[impl], work ? "work" : "empty", r, jobs, ns,
-					refused, rate, ipis);
-				if (work)
-					break;
-			}
-
-			atomic_long_set(&lat_n, 0);
-			lat = kvmalloc_array(lat_jobs, sizeof(*lat), GFP_KERNEL);
-			if (lat) {
-				unsigned long refused;
-				s64 ns = run_jobs(impl, false, lat_jobs, 50, &refused, &ipis);
-				u64 *l = lat;
-
-				lat = NULL;
-				sort(l, lat_jobs, sizeof(*l), cmp_u64, NULL);
-				pr_info("serial_latency impl=%s round=%u jobs=%lu ns=%lld p50_ns=%llu p99_ns=%llu\n",
-					impl_name[impl], r, lat_jobs, ns, l[lat_jobs / 2],
-					l[lat_jobs * 99 / 100]);
-				kvfree(l);
-			}
-		}
+		bench_throughput(false, r);
+		bench_throughput(true, r);
+		/* Alternate which implementation goes first. */
+		bench_latency(r % 2 ? IMPL_R : IMPL_C, r);
+		bench_latency(r % 2 ? IMPL_C : IMPL_R, r);
 	}
 }
 
@@ -374,7 +425,8 @@ static int __init bench_init(void)
 {
 	int err = -ENOMEM;
 
-	if (!jobs || !rounds || !lat_jobs || !mt_mib || mt_mib > 4096)
+	if (!jobs || !rounds || !segments || segments > jobs || !lat_jobs || !mt_mib ||
+	    mt_mib > 4096)
 		return -EINVAL;
 	get_random_bytes(payload, sizeof(payload));
 	job_cache = KMEM_CACHE(bjob, 0);
@@ -389,8 +441,8 @@ static int __init bench_init(void)
 	if (!tgt.c_shell || !tgt.r_shell)
 		goto out;
 
-	pr_info("start cpus=%u jobs=%lu rounds=%u lat_jobs=%lu mt_mib=%u\n",
-		num_online_cpus(), jobs, rounds, lat_jobs, mt_mib);
+	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u\n",
+		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib);
 	{
 		/*
 		 * Submit from a thread bound to CPU 0, so every run starts alike
