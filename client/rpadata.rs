@@ -62,6 +62,16 @@ impl Instance {
         NonNull::new(p).map(Self).ok_or(EINVAL)
     }
 
+    /// Allocates an instance whose serial callbacks run from softirq context
+    /// (`RPADATA_SERIAL_SOFTIRQ`: lower latency on busy callback CPUs, an inter-processor
+    /// interrupt per release to an idle one); errors as [`Instance::new`].
+    pub fn new_serial_softirq(name: &CStr) -> Result<Self> {
+        // SAFETY: `name` is NUL-terminated.
+        let p = unsafe { ffi::rpadata_alloc_flags(name.as_char_ptr(), ffi::SERIAL_SOFTIRQ) };
+        // INVARIANT: A non-NULL return is a new instance that we own.
+        NonNull::new(p).map(Self).ok_or(EINVAL)
+    }
+
     /// Allocates a shell. The shell borrows the instance, so it cannot outlive it.
     pub fn new_shell(&self) -> Result<Shell<'_>> {
         // SAFETY: The instance is live (type invariant).

@@ -54,8 +54,12 @@ pub(crate) const CPU_SERIAL: c_int = 0x01;
 /// `RPADATA_CPU_PARALLEL`.
 pub(crate) const CPU_PARALLEL: c_int = 0x02;
 
+/// `RPADATA_SERIAL_SOFTIRQ`.
+pub(crate) const SERIAL_SOFTIRQ: c_uint = 0x01;
+
 extern "C" {
     pub(crate) fn rpadata_alloc(name: *const c_char) -> *mut RawInstance;
+    pub(crate) fn rpadata_alloc_flags(name: *const c_char, flags: c_uint) -> *mut RawInstance;
     pub(crate) fn rpadata_free(pinst: *mut RawInstance);
     pub(crate) fn rpadata_alloc_shell(pinst: *mut RawInstance) -> *mut RawShell;
     pub(crate) fn rpadata_free_shell(ps: *mut RawShell);

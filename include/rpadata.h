@@ -16,6 +16,9 @@
 #define RPADATA_CPU_SERIAL	0x01
 #define RPADATA_CPU_PARALLEL	0x02
 
+/* rpadata_alloc_flags(): serial callbacks run from softirq context (WQ_BH). */
+#define RPADATA_SERIAL_SOFTIRQ	0x01
+
 struct rpadata_instance;
 struct rpadata_shell;
 
@@ -48,6 +51,8 @@ struct rpadata_priv {
 };
 
 struct rpadata_instance *rpadata_alloc(const char *name);
+struct rpadata_instance *rpadata_alloc_flags(const char *name,
+					     unsigned int flags);
 void rpadata_free(struct rpadata_instance *pinst);
 struct rpadata_shell *rpadata_alloc_shell(struct rpadata_instance *pinst);
 void rpadata_free_shell(struct rpadata_shell *ps);

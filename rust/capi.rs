@@ -10,7 +10,7 @@
 
 use crate::{
     cpumask::MaskType,
-    instance::Instance,
+    instance::{Instance, InstanceOptions},
     job::{JobHeader, JobRef},
     mt::{self, MtParams},
     shell::{self, Shell},
@@ -18,7 +18,7 @@ use crate::{
 use core::ptr::NonNull;
 use kernel::{
     cpumask::Cpumask,
-    ffi::{c_char, c_int, c_ulong, c_void},
+    ffi::{c_char, c_int, c_uint, c_ulong, c_void},
     new_mutex,
     prelude::*,
     sync::Mutex,
@@ -55,6 +55,10 @@ macro_rules! bad_arg {
     };
 }
 
+/// `RPADATA_SERIAL_SOFTIRQ`: serial callbacks run from softirq context
+/// ([`InstanceOptions::serial_softirq`]).
+const RPADATA_SERIAL_SOFTIRQ: c_uint = 0x01;
+
 /// `rpadata_alloc()`: allocates an instance called `name`; NULL on any failure (bad or duplicate
 /// name, no memory).
 ///
@@ -63,10 +67,37 @@ macro_rules! bad_arg {
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rpadata_alloc(name: *const c_char) -> *mut CInstance {
+    // SAFETY: Same requirements.
+    unsafe { rpadata_alloc_flags(name, 0) }
+}
+
+/// `rpadata_alloc_flags()`: `rpadata_alloc()` with `RPADATA_*` flags; NULL also for an unknown
+/// flag.
+///
+/// # Safety
+///
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rpadata_alloc_flags(
+    name: *const c_char,
+    flags: c_uint,
+) -> *mut CInstance {
     bad_arg!(name.is_null(), core::ptr::null_mut());
     // SAFETY: A NUL-terminated string per the safety requirements; only borrowed for this call.
     let name = unsafe { CStr::from_char_ptr(name) };
-    let inst = match Instance::new(name) {
+    if flags & !RPADATA_SERIAL_SOFTIRQ != 0 {
+        pr_info!(
+            "rpadata_alloc_flags({:?}): unknown flags {:#x}\n",
+            name,
+            flags
+        );
+        return core::ptr::null_mut();
+    }
+    let opts = InstanceOptions {
+        serial_softirq: flags & RPADATA_SERIAL_SOFTIRQ != 0,
+        ..Default::default()
+    };
+    let inst = match Instance::new_with(name, opts) {
         Ok(i) => i,
         Err(e) => {
             pr_info!("rpadata_alloc({:?}): error {:?}\n", name, e);

@@ -39,6 +39,8 @@ extern "C" {
     fn rpadata_shim_bh_enable();
     #[cfg(rpadata_kunit)]
     fn rpadata_shim_in_softirq_or_bh_off() -> bool;
+    #[cfg(rpadata_kunit)]
+    fn rpadata_shim_in_serving_softirq() -> bool;
     static rpadata_priv_layout: [usize; 9];
     fn rpadata_shim_add_files(kobj: *mut bindings::kobject, shell: bool) -> c_int;
     fn rpadata_shim_kobj_name(kobj: *const bindings::kobject) -> *const c_char;
@@ -160,6 +162,14 @@ pub(crate) fn bh_disabled() -> bool {
     unsafe { rpadata_shim_in_softirq_or_bh_off() }
 }
 
+/// Whether the current CPU is running softirq handlers (a BH work item, for instance), not just
+/// with softirqs disabled (tests only).
+#[cfg(rpadata_kunit)]
+pub(crate) fn in_serving_softirq() -> bool {
+    // SAFETY: Reads per-CPU preempt state only.
+    unsafe { rpadata_shim_in_serving_softirq() }
+}
+
 /// Takes `cpu` offline (tests only).
 #[cfg(rpadata_kunit)]
 pub(crate) fn test_remove_cpu(cpu: u32) -> Result {
@@ -227,12 +237,14 @@ impl Drop for CpusReadGuard {
 }
 
 /// Workqueue flags rpadata uses.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WqKind {
-    /// Per-CPU, CPU-intensive, reclaim-safe: parallel callbacks.
+    /// Per-CPU, reclaim-safe: parallel callbacks.
     Parallel,
     /// Per-CPU, reclaim-safe, one work item at a time per CPU: serial callbacks.
     Serial,
+    /// Per-CPU BH workqueue (`WQ_BH`): serial callbacks run from softirq context.
+    SerialBh,
 }
 
 /// A workqueue of rpadata's own, allocated with `alloc_workqueue()` and destroyed on drop.
@@ -243,8 +255,12 @@ pub(crate) enum WqKind {
 ///
 /// # Invariants
 ///
-/// `self.0` points to a workqueue allocated by [`Workqueue::new`] and not yet destroyed.
-pub(crate) struct Workqueue(NonNull<bindings::workqueue_struct>);
+/// `wq` points to a workqueue allocated by [`Workqueue::new`] with the flags of `kind`, and not yet
+/// destroyed.
+pub(crate) struct Workqueue {
+    wq: NonNull<bindings::workqueue_struct>,
+    kind: WqKind,
+}
 
 // SAFETY: Workqueue functions may be called from any thread.
 unsafe impl Send for Workqueue {}
@@ -264,6 +280,8 @@ impl Workqueue {
                 bindings::wq_flags_WQ_PERCPU | bindings::wq_flags_WQ_MEM_RECLAIM,
                 1,
             ),
+            // BH workqueues take neither WQ_MEM_RECLAIM nor a max_active (they never sleep).
+            WqKind::SerialBh => (bindings::wq_flags_WQ_PERCPU | bindings::wq_flags_WQ_BH, 0),
         };
         // SAFETY: The format takes exactly the two NUL-terminated strings passed, which outlive
         // the call (the workqueue copies its formatted name).
@@ -276,15 +294,24 @@ impl Workqueue {
                 suffix.as_char_ptr(),
             )
         };
-        // INVARIANT: A non-NULL return is a live workqueue that we now own.
-        NonNull::new(wq).map(Self).ok_or(ENOMEM)
+        let wq = NonNull::new(wq).ok_or(ENOMEM)?;
+        // INVARIANT: A non-NULL return is a live workqueue with the flags of `kind`, ours now.
+        Ok(Self { wq, kind })
+    }
+
+    /// Whether work queued here runs from softirq context (`WQ_BH`).
+    ///
+    /// Such work must only be queued on an online CPU: it is raised there with an `irq_work`,
+    /// which cannot target an offline CPU.
+    pub(crate) fn is_bh(&self) -> bool {
+        self.kind == WqKind::SerialBh
     }
 
     /// Queues `item` on this workqueue, on `cpu`.
     ///
     /// Returns whether it was queued (false: it was already pending).
     pub(crate) fn enqueue_on<W: RawWorkItem<0>>(&self, cpu: u32, item: W) -> W::EnqueueOutput {
-        let wq = self.0.as_ptr();
+        let wq = self.wq.as_ptr();
         let cpu = i32::try_from(cpu).unwrap_or(bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32);
         // SAFETY: The closure queues the given `work_struct` on a live workqueue (type invariant)
         // with `queue_work_on()`, which is what `__enqueue` requires; `cpu` is a CPU id or
@@ -297,7 +324,7 @@ impl Drop for Workqueue {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the workqueue is live; this is its only owner, so nothing
         // queues on it any more. `destroy_workqueue()` drains it first.
-        unsafe { bindings::destroy_workqueue(self.0.as_ptr()) };
+        unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
     }
 }
 

@@ -287,12 +287,24 @@ pub struct InstanceOptions {
     /// for an earlier job) before `do_parallel` runs parallel callbacks in the submitter (default:
     /// the `max_in_flight` module parameter).
     pub max_in_flight: u32,
+    /// Run serial callbacks from softirq context, a BH workqueue (`WQ_BH`), instead of from a
+    /// worker with softirqs disabled (default: `false`).
+    ///
+    /// A worker on a CPU busy with another task runs when that task is preempted, at the next
+    /// scheduler tick under `PREEMPT_LAZY`; BH work runs as soon as the CPU leaves the interrupt
+    /// or softirq-disabled section it is in. That cuts the latency of jobs whose callback CPU is
+    /// busy, at the price of an inter-processor interrupt for each release to another CPU whose
+    /// serial queue was idle (see Documentation/rpadata.rst, "Benchmarks"). The callbacks' rules
+    /// do not change: they run with softirqs disabled, must not sleep, and run on their callback
+    /// CPU while it is online.
+    pub serial_softirq: bool,
 }
 
 impl Default for InstanceOptions {
     fn default() -> Self {
         Self {
             max_in_flight: params::Params::from_module().map_or(1000, |p| p.max_in_flight),
+            serial_softirq: false,
         }
     }
 }
@@ -329,10 +341,12 @@ impl Instance {
             Workqueue::new(name, c"_parallel", WqKind::Parallel)?,
             GFP_KERNEL,
         )?;
-        let serial_wq = KBox::new(
-            Workqueue::new(name, c"_serial", WqKind::Serial)?,
-            GFP_KERNEL,
-        )?;
+        let serial_kind = if opts.serial_softirq {
+            WqKind::SerialBh
+        } else {
+            WqKind::Serial
+        };
+        let serial_wq = KBox::new(Workqueue::new(name, c"_serial", serial_kind)?, GFP_KERNEL)?;
         let swq: *const Workqueue = &*serial_wq;
         let user = UserMasks {
             parallel: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,

@@ -31,6 +31,7 @@ use crate::{
 };
 use core::ptr::NonNull;
 use kernel::{
+    cpu::CpuId,
     impl_has_work, new_spinlock, new_work,
     prelude::*,
     processor::cpu_relax,
@@ -163,11 +164,23 @@ impl JobQueue {
     }
 
     /// Queues the work on its CPU: for a push that found it idle, or from the work itself.
+    ///
+    /// Called with softirqs disabled (by a pusher) or from the queue's own work; for a BH
+    /// workqueue that work runs in softirq context. Either way the caller cannot be preempted, so
+    /// a CPU seen online here stays online until the work is queued: taking a CPU down stops
+    /// every CPU first.
     fn enqueue(this: Arc<Self>) {
         // SAFETY: Called by a pusher or by the queue's running work, when `wq` is alive (type
         // invariant).
         let wq = unsafe { this.wq.as_ref() };
-        let cpu = this.cpu;
+        let mut cpu = this.cpu;
+        // Work on a BH workqueue is raised on its CPU with an `irq_work`, which cannot reach an
+        // offline CPU. The queue's jobs then run on this CPU: still one work item per queue, so
+        // still in order (work already queued on a CPU that went offline is run elsewhere by the
+        // workqueue code).
+        if wq.is_bh() && CpuId::from_u32(cpu).is_none_or(|id| !ffi::cpu_online_mask().test(id)) {
+            cpu = CpuId::current().as_u32();
+        }
         // Never already pending: `scheduled` was clear, or the work is running (which cleared its
         // pending bit).
         let _ = wq.enqueue_on(cpu, this);

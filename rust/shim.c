@@ -37,6 +37,11 @@ bool rpadata_shim_in_softirq_or_bh_off(void)
 	return in_softirq();
 }
 
+bool rpadata_shim_in_serving_softirq(void)
+{
+	return in_serving_softirq();
+}
+
 /* Compared with the Rust definition (JobHeader) when the module loads. */
 const size_t rpadata_priv_layout[] = {
 	offsetof(struct rpadata_priv, next),
@@ -51,6 +56,7 @@ const size_t rpadata_priv_layout[] = {
 };
 
 EXPORT_SYMBOL_GPL(rpadata_alloc);
+EXPORT_SYMBOL_GPL(rpadata_alloc_flags);
 EXPORT_SYMBOL_GPL(rpadata_free);
 EXPORT_SYMBOL_GPL(rpadata_alloc_shell);
 EXPORT_SYMBOL_GPL(rpadata_free_shell);

@@ -43,6 +43,8 @@ mod serialized {
         wrong_cb_cpu: Atomic<u64>,
         wrong_parallel_cpu: Atomic<u64>,
         bh_enabled: Atomic<u64>,
+        /// Serial callbacks that ran from softirq context (a BH work item).
+        serial_in_softirq: Atomic<u64>,
         inline_runs: Atomic<u64>,
         /// Allowed parallel CPUs as a bit mask (CPU ids < 64); 0: any.
         parallel_cpus: Atomic<u64>,
@@ -65,6 +67,7 @@ mod serialized {
                     wrong_cb_cpu: Atomic::new(0),
                     wrong_parallel_cpu: Atomic::new(0),
                     bh_enabled: Atomic::new(0),
+                    serial_in_softirq: Atomic::new(0),
                     inline_runs: Atomic::new(0),
                     parallel_cpus: Atomic::new(0),
                     hold_serial: Atomic::new(0),
@@ -162,6 +165,9 @@ mod serialized {
             if !ffi::bh_disabled() {
                 rec.bh_enabled.add(1, Relaxed);
             }
+            if ffi::in_serving_softirq() {
+                rec.serial_in_softirq.add(1, Relaxed);
+            }
             if CpuId::current().as_u32() != job.cb_cpu {
                 rec.wrong_cb_cpu.add(1, Relaxed);
             }
@@ -255,14 +261,29 @@ mod serialized {
         }
     }
 
-    /// Checks the recorder after `n` jobs ran to completion.
+    /// Checks the recorder after `n` jobs of an instance with default options ran to completion.
     fn assert_clean(rec: &Recorder, n: u64) {
+        assert_clean_ran_in(rec, n, 0);
+    }
+
+    /// As [`assert_clean`], for an instance whose serial callbacks ran `in_softirq` times from
+    /// softirq context.
+    fn assert_clean_ran_in(rec: &Recorder, n: u64, in_softirq: u64) {
         assert_eq!(rec.parallel_runs.load(Relaxed), n);
         assert_eq!(rec.serial_runs.load(Relaxed), n);
         assert_eq!(rec.out_of_order.load(Relaxed), 0);
         assert_eq!(rec.wrong_cb_cpu.load(Relaxed), 0);
         assert_eq!(rec.wrong_parallel_cpu.load(Relaxed), 0);
         assert_eq!(rec.bh_enabled.load(Relaxed), 0);
+        assert_eq!(rec.serial_in_softirq.load(Relaxed), in_softirq);
+    }
+
+    /// Instance options with serial callbacks from softirq context.
+    fn softirq_options() -> InstanceOptions {
+        InstanceOptions {
+            serial_softirq: true,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -296,6 +317,27 @@ mod serialized {
     }
 
     #[test]
+    fn softirq_serial_callbacks_run_in_order_from_softirq_on_their_cpu() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new_with(c"kunit_bh_order", softirq_options())?;
+        let rec = Recorder::new()?;
+        let n = 20_000;
+        // Every CPU a callback CPU: per-CPU order; then one callback CPU: the global order.
+        let shell = inst.new_shell()?;
+        assert_eq!(submit(&shell, &rec, 0, n, &cpus, Mode::Random)?, 0);
+        drop(shell);
+        assert_clean_ran_in(&rec, n, n);
+        let rec = Recorder::new()?;
+        let shell = inst.new_shell()?;
+        let last = [cpus[cpus.len() - 1]];
+        assert_eq!(submit(&shell, &rec, 0, n, &last, Mode::Random)?, 0);
+        drop(shell);
+        assert_clean_ran_in(&rec, n, n);
+        assert_eq!(rec.next.load(Relaxed), n);
+        Ok(())
+    }
+
+    #[test]
     fn counters_balance_when_idle() -> Result {
         let cpus = online_cpus();
         let inst = Instance::new(c"kunit_stats")?;
@@ -325,6 +367,7 @@ mod serialized {
             c"kunit_masks",
             InstanceOptions {
                 max_in_flight: 4096,
+                ..Default::default()
             },
         )?;
         let pmask = mask_of(&cpus[1..3])?;
@@ -346,7 +389,13 @@ mod serialized {
     #[test]
     fn limit_reached_runs_parallel_inline_with_bh_off_in_order() -> Result {
         let cpus = online_cpus();
-        let inst = Instance::new_with(c"kunit_limit", InstanceOptions { max_in_flight: 2 })?;
+        let inst = Instance::new_with(
+            c"kunit_limit",
+            InstanceOptions {
+                max_in_flight: 2,
+                ..Default::default()
+            },
+        )?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
         // Two jobs fill the limit and stay in their parallel phase.
@@ -372,7 +421,13 @@ mod serialized {
         }
         // Parallel callbacks on two CPUs (so never in the submitter below the limit), serial
         // callbacks on a third, held busy by job 0's serial callback.
-        let inst = Instance::new_with(c"kunit_backlog", InstanceOptions { max_in_flight: 2 })?;
+        let inst = Instance::new_with(
+            c"kunit_backlog",
+            InstanceOptions {
+                max_in_flight: 2,
+                ..Default::default()
+            },
+        )?;
         let pmask = mask_of(&cpus[..2])?;
         inst.set_cpumask(MaskType::Parallel, &pmask)?;
         let shell = inst.new_shell()?;
@@ -600,6 +655,32 @@ mod serialized {
         Ok(())
     }
 
+    /// Takes CPUs other than the first online one down and up again, in a loop, until `stop`;
+    /// counts the cycles. Sets `done` when it returns.
+    fn cycle_cpus(
+        cpus: &[u32],
+        stop: &Arc<Atomic<bool>>,
+        done: &Arc<Atomic<bool>>,
+        cycles: &Arc<Atomic<u64>>,
+    ) -> Result {
+        let (stop, done, cycles) = (stop.clone(), done.clone(), cycles.clone());
+        let mut others = KVec::new();
+        others.extend_from_slice(&cpus[1..], GFP_KERNEL)?;
+        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            let mut i = 0usize;
+            while !stop.load(Relaxed) {
+                let cpu = others.get(i % others.len().max(1)).copied().unwrap_or(0);
+                if ffi::test_remove_cpu(cpu).is_ok() {
+                    let _ = ffi::test_add_cpu(cpu);
+                    cycles.add(1, Relaxed);
+                }
+                i += 1;
+            }
+            done.store(true, kernel::sync::atomic::Release);
+        })?;
+        Ok(())
+    }
+
     #[test]
     fn jobs_stay_ordered_and_exactly_once_while_cpus_go_and_come() -> Result {
         let cpus = online_cpus();
@@ -612,21 +693,7 @@ mod serialized {
         let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
         let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
         let cycles = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
-        let (stop2, done2, cycles2) = (stop.clone(), done.clone(), cycles.clone());
-        let mut others = KVec::new();
-        others.extend_from_slice(&cpus[1..], GFP_KERNEL)?;
-        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
-            let mut i = 0usize;
-            while !stop2.load(Relaxed) {
-                let cpu = others.get(i % others.len().max(1)).copied().unwrap_or(0);
-                if ffi::test_remove_cpu(cpu).is_ok() {
-                    let _ = ffi::test_add_cpu(cpu);
-                    cycles2.add(1, Relaxed);
-                }
-                i += 1;
-            }
-            done2.store(true, kernel::sync::atomic::Release);
-        })?;
+        cycle_cpus(&cpus, &stop, &done, &cycles)?;
         // Callback CPU 0 stays online: the global order of serial callbacks is checked.
         let n = 20_000;
         let refused = submit(&shell, &rec, 0, n, &cpus[..1], Mode::Random)?;
@@ -642,6 +709,89 @@ mod serialized {
         assert_eq!(rec.serial_runs.load(Relaxed), n);
         assert_eq!(rec.next.load(Relaxed), n);
         assert_eq!(rec.out_of_order.load(Relaxed), 0);
+        assert_eq!(rec.bh_enabled.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn softirq_serial_queue_of_an_offline_cpu_runs_elsewhere_in_order() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        // Jobs whose callback CPU goes offline while they are in their parallel phase: released
+        // afterwards, their BH work cannot be raised there and must run on an online CPU, still in
+        // order (one work item per serial queue).
+        let inst = Instance::new_with(c"kunit_bh_off", softirq_options())?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let x = cpus[cpus.len() - 1];
+        let n = 200;
+        let refused = submit(&shell, &rec, 0, n, &[x], Mode::Park)?;
+        wait_until(|| rec.parked_len() == n as usize);
+        // No early return until the parked jobs are released: the shell would wait for them.
+        let removed = ffi::test_remove_cpu(x);
+        // Last parked first: the order is restored by the reorder list.
+        rec.release_parked();
+        wait_until(|| rec.serial_runs.load(Relaxed) == n);
+        let back = if removed.is_ok() {
+            ffi::test_add_cpu(x)
+        } else {
+            Ok(())
+        };
+        drop(shell);
+        assert_eq!(refused, 0);
+        assert_eq!(removed, Ok(()));
+        assert_eq!(back, Ok(()));
+        assert_eq!(rec.serial_runs.load(Relaxed), n);
+        assert_eq!(rec.next.load(Relaxed), n);
+        assert_eq!(rec.out_of_order.load(Relaxed), 0);
+        assert_eq!(rec.serial_in_softirq.load(Relaxed), n);
+        // Every callback ran away from its (offline) callback CPU.
+        assert_eq!(rec.wrong_cb_cpu.load(Relaxed), n);
+        assert_eq!(rec.bh_enabled.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn softirq_serial_jobs_of_cpus_going_offline_run_exactly_once() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        // Serial queues of CPUs that go offline must move their BH work to an online CPU (an
+        // `irq_work` cannot reach an offline one); none of their jobs may be lost. Which CPU runs a
+        // callback whose CPU went offline is not fixed, so only exactly-once is checked here.
+        let inst = Instance::new_with(c"kunit_bh_hp", softirq_options())?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let cycles = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        cycle_cpus(&cpus, &stop, &done, &cycles)?;
+        let n = 20_000;
+        let mut refused = 0;
+        let mut index = 0;
+        // At least one full offline/online cycle while jobs flow to every CPU (bounded, in case
+        // CPUs cannot be taken down: asserted below).
+        while index < n || (cycles.load(Relaxed) == 0 && index < 50 * n) {
+            let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
+            let job = test_job(&rec, index, cb_cpu, Mode::Random, false)?;
+            if shell.do_parallel(job, cb_cpu as i32).is_err() {
+                refused += 1;
+            }
+            index += 1;
+        }
+        stop.store(true, kernel::sync::atomic::Release);
+        while !done.load(Relaxed) {
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        drop(shell);
+        assert_eq!(refused, 0);
+        assert!(cycles.load(Relaxed) > 0);
+        assert_eq!(rec.parallel_runs.load(Relaxed), index);
+        assert_eq!(rec.serial_runs.load(Relaxed), index);
+        assert_eq!(rec.serial_in_softirq.load(Relaxed), index);
         assert_eq!(rec.bh_enabled.load(Relaxed), 0);
         Ok(())
     }
@@ -695,7 +845,14 @@ mod serialized {
             Some(EINVAL)
         );
         assert_eq!(
-            Instance::new_with(c"kunit_lim0", InstanceOptions { max_in_flight: 0 }).err(),
+            Instance::new_with(
+                c"kunit_lim0",
+                InstanceOptions {
+                    max_in_flight: 0,
+                    ..Default::default()
+                }
+            )
+            .err(),
             Some(EINVAL)
         );
         drop(a);

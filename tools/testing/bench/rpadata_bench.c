@@ -8,7 +8,9 @@
  *
  * Serialized (submitted from a thread bound to CPU 0, after an unreported
  * warm-up run): N jobs (an empty parallel callback that calls do_serial at once,
- * and one hashing 1 KiB), jobs/s; submit-to-serial latency at a moderate rate.
+ * and one hashing 1 KiB), jobs/s; submit-to-serial latency at a moderate rate,
+ * also for an rpadata instance whose serial callbacks run from softirq context
+ * (RPADATA_SERIAL_SOFTIRQ).
  * A round's N jobs of each implementation run interleaved, in segments of N /
  * segments jobs alternating C, rpadata, rpadata, C, ...: a slow change in the
  * host's speed (which moves the figures by 30% between boots here) then
@@ -53,8 +55,9 @@ static unsigned int mt_mib = 256;
 module_param(mt_mib, uint, 0444);
 MODULE_PARM_DESC(mt_mib, "Buffer of the memory-bound job, MiB (default 256)");
 
-enum impl { IMPL_C, IMPL_R };
-static const char *const impl_name[] = { "c", "rpadata" };
+/* IMPL_RS: rpadata with serial callbacks from softirq (latency runs only). */
+enum impl { IMPL_C, IMPL_R, IMPL_RS };
+static const char *const impl_name[] = { "c", "rpadata", "rpadata_softirq" };
 
 struct bjob {
 	struct padata_priv c;
@@ -134,6 +137,8 @@ struct target {
 	struct padata_shell *c_shell;
 	struct rpadata_instance *r_inst;
 	struct rpadata_shell *r_shell;
+	struct rpadata_instance *rs_inst;
+	struct rpadata_shell *rs_shell;
 };
 
 static struct target tgt;
@@ -155,7 +160,8 @@ static int submit(enum impl impl, bool work, unsigned long i)
 	} else {
 		j->r.parallel = r_parallel;
 		j->r.serial = r_serial;
-		err = rpadata_do_parallel(tgt.r_shell, &j->r, &cpu);
+		err = rpadata_do_parallel(impl == IMPL_R ? tgt.r_shell : tgt.rs_shell,
+					  &j->r, &cpu);
 	}
 	if (err)
 		kmem_cache_free(job_cache, j);
@@ -295,9 +301,10 @@ static void bench_serialized(void)
 	for (r = 0; r < rounds; r++) {
 		bench_throughput(false, r);
 		bench_throughput(true, r);
-		/* Alternate which implementation goes first. */
-		bench_latency(r % 2 ? IMPL_R : IMPL_C, r);
-		bench_latency(r % 2 ? IMPL_C : IMPL_R, r);
+		/* Rotate which implementation goes first. */
+		bench_latency((r + 0) % 3, r);
+		bench_latency((r + 1) % 3, r);
+		bench_latency((r + 2) % 3, r);
 	}
 }
 
@@ -434,11 +441,13 @@ static int __init bench_init(void)
 		return -ENOMEM;
 	tgt.c_inst = padata_alloc("bench_c");
 	tgt.r_inst = rpadata_alloc("bench_r");
-	if (!tgt.c_inst || !tgt.r_inst)
+	tgt.rs_inst = rpadata_alloc_flags("bench_rs", RPADATA_SERIAL_SOFTIRQ);
+	if (!tgt.c_inst || !tgt.r_inst || !tgt.rs_inst)
 		goto out;
 	tgt.c_shell = padata_alloc_shell(tgt.c_inst);
 	tgt.r_shell = rpadata_alloc_shell(tgt.r_inst);
-	if (!tgt.c_shell || !tgt.r_shell)
+	tgt.rs_shell = rpadata_alloc_shell(tgt.rs_inst);
+	if (!tgt.c_shell || !tgt.r_shell || !tgt.rs_shell)
 		goto out;
 
 	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u\n",
@@ -469,6 +478,8 @@ out:
 		padata_free(tgt.c_inst);
 	rpadata_free_shell(tgt.r_shell);
 	rpadata_free(tgt.r_inst);
+	rpadata_free_shell(tgt.rs_shell);
+	rpadata_free(tgt.rs_inst);
 	kmem_cache_destroy(job_cache);
 	return err;
 }

@@ -54,6 +54,10 @@ static bool flood;
 module_param(flood, bool, 0444);
 MODULE_PARM_DESC(flood, "Submit packets from a thread until rmmod");
 
+static bool softirq;
+module_param(softirq, bool, 0444);
+MODULE_PARM_DESC(softirq, "Allocate the instance with RPADATA_SERIAL_SOFTIRQ");
+
 static bool misuse;
 module_param(misuse, bool, 0444);
 MODULE_PARM_DESC(misuse, "Call the C ABI with bad arguments and check the errors");
@@ -78,6 +82,10 @@ static unsigned long refused;
 module_param(refused, ulong, 0444);
 MODULE_PARM_DESC(refused, "Result: rpadata_do_parallel() errors");
 
+static unsigned long serial_in_softirq;
+module_param(serial_in_softirq, ulong, 0444);
+MODULE_PARM_DESC(serial_in_softirq, "Result: serial callbacks run from softirq context");
+
 static bool mt;
 module_param(mt, bool, 0444);
 MODULE_PARM_DESC(mt, "Check rpadata_do_multithreaded() through the C ABI, then exit");
@@ -99,6 +107,7 @@ struct packet {
 
 static struct stream streams[MAX_SHELLS];
 static atomic_long_t n_delivered, n_out_of_order, n_wrong_cpu, n_bh_enabled;
+static atomic_long_t n_serial_in_softirq;
 static struct rpadata_instance *inst;
 static struct task_struct *flooder;
 static unsigned long flood_submitted, flood_invalid;
@@ -140,6 +149,8 @@ static void packet_serial(struct rpadata_priv *padata)
 
 	if (!in_softirq())
 		atomic_long_inc(&n_bh_enabled);
+	if (in_serving_softirq())
+		atomic_long_inc(&n_serial_in_softirq);
 	if (cpu != p->cb_cpu)
 		atomic_long_inc(&n_wrong_cpu);
 	/*
@@ -189,6 +200,7 @@ static void free_all(void)
 	out_of_order = atomic_long_read(&n_out_of_order);
 	wrong_cpu = atomic_long_read(&n_wrong_cpu);
 	bh_enabled = atomic_long_read(&n_bh_enabled);
+	serial_in_softirq = atomic_long_read(&n_serial_in_softirq);
 }
 
 static int flood_fn(void *unused)
@@ -297,6 +309,8 @@ static int run_misuse(void)
 	EXPECT(!rpadata_alloc(NULL));				warnings++;
 	EXPECT(!rpadata_alloc("misuse"));	/* duplicate name: no warning */
 	EXPECT(!rpadata_alloc("a/b"));
+	EXPECT(!rpadata_alloc_flags(NULL, 0));			warnings++;
+	EXPECT(!rpadata_alloc_flags("misuse_flags", 0x80));	/* unknown flag */
 	EXPECT(!rpadata_alloc_shell(NULL));			warnings++;
 	EXPECT(rpadata_do_parallel(NULL, &zero, &cpu) == -EINVAL);	warnings++;
 	EXPECT(rpadata_do_parallel(ms, NULL, &cpu) == -EINVAL);	warnings++;
@@ -460,7 +474,7 @@ static int __init consumer_init(void)
 		pr_err("shells must be 1..%d and packets > 0\n", MAX_SHELLS);
 		return -EINVAL;
 	}
-	inst = rpadata_alloc(name);
+	inst = rpadata_alloc_flags(name, softirq ? RPADATA_SERIAL_SOFTIRQ : 0);
 	if (!inst)
 		return -ENOMEM;
 	for (k = 0; k < shells; k++) {
@@ -503,7 +517,8 @@ out:
 	if (err)
 		return err;
 	if (delivered + refused != packets || refused || out_of_order ||
-	    wrong_cpu || bh_enabled)
+	    wrong_cpu || bh_enabled ||
+	    serial_in_softirq != (softirq ? delivered : 0))
 		return -EIO;
 	return 0;
 }
@@ -519,10 +534,11 @@ static void __exit consumer_exit(void)
 	free_all();
 	if (!flooder)
 		return;
-	ok = delivered == flood_submitted && !out_of_order && !bh_enabled;
-	pr_info("flood done: submitted=%lu delivered=%lu invalid=%lu out_of_order=%lu wrong_cpu=%lu bh_enabled=%lu %s\n",
+	ok = delivered == flood_submitted && !out_of_order && !bh_enabled &&
+	     serial_in_softirq == (softirq ? delivered : 0);
+	pr_info("flood done: submitted=%lu delivered=%lu invalid=%lu out_of_order=%lu wrong_cpu=%lu bh_enabled=%lu serial_in_softirq=%lu %s\n",
 		flood_submitted, delivered, flood_invalid, out_of_order,
-		wrong_cpu, bh_enabled, ok ? "ok" : "FAILED");
+		wrong_cpu, bh_enabled, serial_in_softirq, ok ? "ok" : "FAILED");
 }
 
 module_init(consumer_init);

@@ -13,10 +13,25 @@ consumer_result() {
 t_c_consumer_delivers_every_packet_in_order() {
 	insmod $CONSUMER packets=30000 shells=3 || fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
 	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
-	for r in refused out_of_order wrong_cpu bh_enabled; do
+	for r in refused out_of_order wrong_cpu bh_enabled serial_in_softirq; do
 		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
 	done
 	[ ! -e /sys/kernel/rpadata/rpadata_test ] || fail "instance directory left behind"
+	rmmod rpadata_test_consumer
+}
+
+# An instance whose serial callbacks run from softirq context
+# (RPADATA_SERIAL_SOFTIRQ): same order, CPU and BH guarantees, and every
+# serial callback ran from a BH work item.
+t_c_consumer_in_order_with_softirq_serial_callbacks() {
+	insmod $CONSUMER packets=30000 shells=3 name=bh softirq=1 ||
+		fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
+	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
+	[ "$(consumer_result serial_in_softirq)" = 30000 ] ||
+		fail "serial_in_softirq = $(consumer_result serial_in_softirq) of 30000"
+	for r in refused out_of_order wrong_cpu bh_enabled; do
+		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
+	done
 	rmmod rpadata_test_consumer
 }
 
@@ -89,6 +104,7 @@ CAPI_CHECKS="c_abi_misuse_fails_cleanly
 c_abi_multithreaded_job_covers_its_range_once
 instance_lifecycle_100_times
 c_consumer_delivers_every_packet_in_order
+c_consumer_in_order_with_softirq_serial_callbacks
 c_consumer_in_order_with_polling
 c_consumer_with_one_shell_and_small_runs
 c_consumer_bad_parameters_refused

@@ -148,6 +148,30 @@ t_hotplug_and_mask_stress_loses_and_reorders_nothing() {
 	[ "$(cat /sys/devices/system/cpu/online)" = 0-3 ] || fail "CPUs online: $(cat /sys/devices/system/cpu/online)"
 }
 
+# Serial callbacks from softirq context (RPADATA_SERIAL_SOFTIRQ) while CPUs
+# 1-3 go and come: the BH work of a serial queue whose CPU is offline must run
+# elsewhere, and no packet may be lost or reordered within its callback CPU's
+# stream.
+t_hotplug_with_softirq_serial_callbacks_loses_and_reorders_nothing() {
+	RANDOM=${STRESS_SEED:-42}
+	insmod $CONSUMER flood=1 shells=4 softirq=1 name=bh_flood
+	i=0
+	while [ $i -lt 40 ]; do
+		cpu=$((RANDOM % 3 + 1))
+		echo $((RANDOM % 2)) > /sys/devices/system/cpu/cpu$cpu/online 2>/dev/null || true
+		i=$((i + 1))
+	done
+	for cpu in 1 2 3; do echo 1 > /sys/devices/system/cpu/cpu$cpu/online; done
+	rmmod rpadata_test_consumer
+	line=$(dmesg | grep "flood done" | tail -n1)
+	echo "$line"
+	case "$line" in
+	*" ok") ;;
+	*) fail "flood failed: $line" ;;
+	esac
+	[ "$(cat /sys/devices/system/cpu/online)" = 0-3 ] || fail "CPUs online: $(cat /sys/devices/system/cpu/online)"
+}
+
 SYSFS_CHECKS="sysfs_instance_files_show_defaults
 sysfs_shell_counters_balance_when_idle
 sysfs_mask_writes_apply
@@ -155,4 +179,5 @@ sysfs_bad_writes_fail_and_change_nothing
 sysfs_offline_only_mask_is_accepted_and_invalid_until_online
 hotplug_offline_shrinks_usable_and_online_restores
 sysfs_files_go_with_the_instance
-hotplug_and_mask_stress_loses_and_reorders_nothing"
+hotplug_and_mask_stress_loses_and_reorders_nothing
+hotplug_with_softirq_serial_callbacks_loses_and_reorders_nothing"
