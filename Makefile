@@ -86,7 +86,7 @@ check: test-modules
 # The same suites and checks on the debug kernel (lockdep, KASAN, kmemleak, ...):
 # any splat fails the run.
 check-debug:
-	env -u KDIR $(MAKE) check FLAVOUR=debug
+	env -u KDIR RPADATA_CHECK_TIMEOUT=$(or $(RPADATA_CHECK_TIMEOUT),900) $(MAKE) check FLAVOUR=debug
 
 # The guest-side stress for minutes instead of seconds (STRESS_ROUNDS, STRESS_SEED).
 stress: test-modules

@@ -6,6 +6,10 @@
 //! of kernel/padata.c. An instance has a parallel queue per CPU; a shell has a serial queue per
 //! callback CPU, which jobs enter from the reorder list in submission order.
 //!
+//! An instance whose serial callbacks run from softirq context has a BH serial workqueue; a serial
+//! queue whose CPU is offline then queues its work on the CPU that kicks it (BH work can only be
+//! raised on an online CPU).
+//!
 //! A queue's work item is queued when the first job arrives and stays scheduled until it finds the
 //! queue empty: jobs pushed meanwhile cost a list append, no `queue_work_on()` and no wake-up, and
 //! one run serves a batch of jobs (C padata queues a work item per job on its parallel side). One
@@ -111,6 +115,17 @@ impl JobQueue {
     ///
     /// `wq` must stay alive as the type invariant says.
     unsafe fn new(cpu: u32, kind: QueueKind, wq: NonNull<Workqueue>) -> impl PinInit<Self> {
+        // SAFETY: The caller keeps `wq` alive.
+        let bh = unsafe { wq.as_ref() }.is_bh();
+        // A lockdep class of their own for work run from softirq context: lockdep tracks a work
+        // item as a lock held while it runs, and BH work may run on top of a worker's (when the
+        // worker enables softirqs), which with one class would look like a softirq-unsafe lock
+        // taken in a softirq.
+        let work = if bh {
+            new_work!("rpadata_bh_queue_work")
+        } else {
+            new_work!("rpadata_queue_work")
+        };
         // INVARIANT: The caller keeps `wq` alive as required.
         pin_init!(Self {
             cpu,
@@ -124,7 +139,7 @@ impl JobQueue {
                 "rpadata_job_queue"
             ),
             hint: Atomic::new(0),
-            work <- new_work!("rpadata_queue_work"),
+            work <- work,
         })
     }
 
@@ -165,10 +180,10 @@ impl JobQueue {
 
     /// Queues the work on its CPU: for a push that found it idle, or from the work itself.
     ///
-    /// Called with softirqs disabled (by a pusher) or from the queue's own work; for a BH
-    /// workqueue that work runs in softirq context. Either way the caller cannot be preempted, so
-    /// a CPU seen online here stays online until the work is queued: taking a CPU down stops
-    /// every CPU first.
+    /// Called by a pusher, with softirqs disabled, or by the queue's own work, which on a BH
+    /// workqueue runs in softirq context. So on a BH workqueue the caller cannot be preempted, and
+    /// a CPU it sees online stays online until the work is queued: taking a CPU down stops every
+    /// CPU first.
     fn enqueue(this: Arc<Self>) {
         // SAFETY: Called by a pusher or by the queue's running work, when `wq` is alive (type
         // invariant).
