@@ -655,30 +655,52 @@ mod serialized {
         Ok(())
     }
 
-    /// Takes CPUs other than the first online one down and up again, in a loop, until `stop`;
-    /// counts the cycles. Sets `done` when it returns.
-    fn cycle_cpus(
-        cpus: &[u32],
-        stop: &Arc<Atomic<bool>>,
-        done: &Arc<Atomic<bool>>,
-        cycles: &Arc<Atomic<u64>>,
-    ) -> Result {
-        let (stop, done, cycles) = (stop.clone(), done.clone(), cycles.clone());
-        let mut others = KVec::new();
-        others.extend_from_slice(&cpus[1..], GFP_KERNEL)?;
-        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
-            let mut i = 0usize;
-            while !stop.load(Relaxed) {
-                let cpu = others.get(i % others.len().max(1)).copied().unwrap_or(0);
-                if ffi::test_remove_cpu(cpu).is_ok() {
-                    let _ = ffi::test_add_cpu(cpu);
-                    cycles.add(1, Relaxed);
+    /// A background loop that takes CPUs other than the first online one down and up again,
+    /// counting the cycles, until stopped.
+    struct CpuCycler {
+        stop: Arc<Atomic<bool>>,
+        done: Arc<Atomic<bool>>,
+        cycles: Arc<Atomic<u64>>,
+    }
+
+    impl CpuCycler {
+        fn start(cpus: &[u32]) -> Result<Self> {
+            let this = Self {
+                stop: Arc::new(Atomic::new(false), GFP_KERNEL)?,
+                done: Arc::new(Atomic::new(false), GFP_KERNEL)?,
+                cycles: Arc::new(Atomic::new(0u64), GFP_KERNEL)?,
+            };
+            let (stop, done, cycles) = (this.stop.clone(), this.done.clone(), this.cycles.clone());
+            let mut others = KVec::new();
+            others.extend_from_slice(&cpus[1..], GFP_KERNEL)?;
+            workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+                let mut i = 0usize;
+                while !stop.load(Relaxed) {
+                    let cpu = others.get(i % others.len().max(1)).copied().unwrap_or(0);
+                    if ffi::test_remove_cpu(cpu).is_ok() {
+                        let _ = ffi::test_add_cpu(cpu);
+                        cycles.add(1, Relaxed);
+                    }
+                    i += 1;
                 }
-                i += 1;
+                done.store(true, kernel::sync::atomic::Release);
+            })?;
+            Ok(this)
+        }
+
+        /// Offline/online cycles completed so far.
+        fn cycles(&self) -> u64 {
+            self.cycles.load(Relaxed)
+        }
+
+        /// Stops the loop and waits for it to return; returns the cycles completed.
+        fn stop(self) -> u64 {
+            self.stop.store(true, kernel::sync::atomic::Release);
+            while !self.done.load(Relaxed) {
+                kernel::time::delay::fsleep(Delta::from_millis(1));
             }
-            done.store(true, kernel::sync::atomic::Release);
-        })?;
-        Ok(())
+            self.cycles()
+        }
     }
 
     #[test]
@@ -690,21 +712,15 @@ mod serialized {
         let inst = Instance::new(c"kunit_hp_flow")?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
-        let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
-        let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
-        let cycles = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
-        cycle_cpus(&cpus, &stop, &done, &cycles)?;
+        let cycler = CpuCycler::start(&cpus)?;
         // Callback CPU 0 stays online: the global order of serial callbacks is checked.
         let n = 20_000;
         let refused = submit(&shell, &rec, 0, n, &cpus[..1], Mode::Random)?;
-        wait_until(|| cycles.load(Relaxed) > 0);
-        stop.store(true, kernel::sync::atomic::Release);
-        while !done.load(Relaxed) {
-            kernel::time::delay::fsleep(Delta::from_millis(1));
-        }
+        wait_until(|| cycler.cycles() > 0);
+        let cycles = cycler.stop();
         drop(shell);
         assert_eq!(refused, 0);
-        assert!(cycles.load(Relaxed) > 0);
+        assert!(cycles > 0);
         assert_eq!(rec.parallel_runs.load(Relaxed), n);
         assert_eq!(rec.serial_runs.load(Relaxed), n);
         assert_eq!(rec.next.load(Relaxed), n);
@@ -765,16 +781,13 @@ mod serialized {
         let inst = Instance::new_with(c"kunit_bh_hp", softirq_options())?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
-        let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
-        let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
-        let cycles = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
-        cycle_cpus(&cpus, &stop, &done, &cycles)?;
+        let cycler = CpuCycler::start(&cpus)?;
         let n = 20_000;
         let mut refused = 0;
         let mut index = 0;
         // At least one full offline/online cycle while jobs flow to every CPU (bounded, in case
         // CPUs cannot be taken down: asserted below).
-        while index < n || (cycles.load(Relaxed) == 0 && index < 50 * n) {
+        while index < n || (cycler.cycles() == 0 && index < 50 * n) {
             let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
             let job = test_job(&rec, index, cb_cpu, Mode::Random, false)?;
             if shell.do_parallel(job, cb_cpu as i32).is_err() {
@@ -782,13 +795,10 @@ mod serialized {
             }
             index += 1;
         }
-        stop.store(true, kernel::sync::atomic::Release);
-        while !done.load(Relaxed) {
-            kernel::time::delay::fsleep(Delta::from_millis(1));
-        }
+        let cycles = cycler.stop();
         drop(shell);
         assert_eq!(refused, 0);
-        assert!(cycles.load(Relaxed) > 0);
+        assert!(cycles > 0);
         assert_eq!(rec.parallel_runs.load(Relaxed), index);
         assert_eq!(rec.serial_runs.load(Relaxed), index);
         assert_eq!(rec.serial_in_softirq.load(Relaxed), index);
