@@ -55,6 +55,14 @@ extern "C" {
     fn rpadata_shim_cpu_uncontended() -> bool;
     fn rpadata_shim_next_node_with_cpus(node: c_int) -> c_int;
     #[cfg(rpadata_kunit)]
+    fn rpadata_shim_helper_cpu(node: c_int, cursor: c_int, here: c_uint) -> c_uint;
+    fn rpadata_shim_queue_helper(
+        wq: *mut bindings::workqueue_struct,
+        work: *mut bindings::work_struct,
+        node: c_int,
+        cursor: *mut c_int,
+    ) -> bool;
+    #[cfg(rpadata_kunit)]
     fn rpadata_shim_numa_node_id() -> c_int;
     #[cfg(rpadata_kunit)]
     fn rpadata_shim_nodes_with_cpus() -> c_uint;
@@ -658,9 +666,34 @@ pub(crate) fn nodes_with_cpus() -> u32 {
 /// The node that received the last NUMA-aware helper (as `last_used_nid` in C padata).
 static LAST_NODE: kernel::sync::atomic::Atomic<c_int> = kernel::sync::atomic::Atomic::new(0);
 
-/// Queues `item` on the system's default unbound workqueue, on the next NUMA node with CPUs
-/// (round-robin) when `numa_aware`. An item that is already pending is left as it is.
-pub(crate) fn enqueue_unbound<W: RawWorkItem<0>>(item: W, numa_aware: bool) {
+/// Where the helpers of one multithreaded job start: each on the online CPU after the previous
+/// one's, the first after the caller's, never on the caller's own unless it is the only one.
+pub(crate) struct HelperCpus(c_int);
+
+impl HelperCpus {
+    /// Placement for a new job: its first helper goes to the CPU after the caller's.
+    pub(crate) fn new() -> Self {
+        Self(-1)
+    }
+}
+
+/// No NUMA node in particular.
+#[cfg(rpadata_kunit)]
+pub(crate) const NUMA_NO_NODE: i32 = bindings::NUMA_NO_NODE;
+
+/// The CPU [`enqueue_unbound`] starts a helper on when the previous one went to `cursor` (`-1`
+/// for the first) and the caller runs on `here`; `node` is a NUMA node or `NUMA_NO_NODE` (tests
+/// only).
+#[cfg(rpadata_kunit)]
+pub(crate) fn helper_cpu(node: i32, cursor: i32, here: u32) -> u32 {
+    // SAFETY: No preconditions; reads the online mask only.
+    unsafe { rpadata_shim_helper_cpu(node, cursor, here) }
+}
+
+/// Queues `item` on the system's default unbound workqueue, to start on the next CPU of `cpus`,
+/// a CPU of the next NUMA node with CPUs (round-robin) when `numa_aware`. An item that is already
+/// pending is left as it is.
+pub(crate) fn enqueue_unbound<W: RawWorkItem<0>>(item: W, numa_aware: bool, cpus: &mut HelperCpus) {
     // SAFETY: `system_dfl_wq` is set up during boot and never destroyed.
     let wq = unsafe { bindings::system_dfl_wq };
     let node = if numa_aware {
@@ -676,7 +709,9 @@ pub(crate) fn enqueue_unbound<W: RawWorkItem<0>>(item: W, numa_aware: bool) {
     } else {
         bindings::NUMA_NO_NODE
     };
-    // SAFETY: The closure queues the given `work_struct` with `queue_work_node()` on a live
-    // workqueue, as `__enqueue` requires.
-    let _ = unsafe { item.__enqueue(move |work| bindings::queue_work_node(node, wq, work)) };
+    let cursor = &raw mut cpus.0;
+    // SAFETY: The closure queues the given `work_struct` on a live unbound workqueue, as
+    // `__enqueue` requires; `cursor` points to a live `c_int` only this call uses.
+    let _ =
+        unsafe { item.__enqueue(move |work| rpadata_shim_queue_helper(wq, work, node, cursor)) };
 }

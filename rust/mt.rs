@@ -406,6 +406,7 @@ where
         GFP_KERNEL,
     )?;
     let wait = WaitHelpers(&shared);
+    let mut cpus = ffi::HelperCpus::new();
     for _ in 0..helpers {
         let mine = shared.clone();
         let Ok(h) = KBox::pin_init(
@@ -418,7 +419,7 @@ where
             // Fewer helpers: the caller does more of the work.
             break;
         };
-        ffi::enqueue_unbound(h, numa_aware);
+        ffi::enqueue_unbound(h, numa_aware, &mut cpus);
     }
 
     // The caller participates, which saves starting a worker.
@@ -740,6 +741,70 @@ mod tests {
             |a, b| a + b,
         )?;
         assert_eq!(inner_total, 16 * 10_000);
+        Ok(())
+    }
+
+    /// The CPUs the helpers of a job started from `here` go to, one per step.
+    fn helper_cpus(node: i32, here: u32, steps: usize) -> Result<KVec<u32>> {
+        let mut v = KVec::with_capacity(steps, GFP_KERNEL)?;
+        let mut cursor = -1;
+        for _ in 0..steps {
+            let cpu = ffi::helper_cpu(node, cursor, here);
+            v.push(cpu, GFP_KERNEL)?;
+            cursor = cpu as i32;
+        }
+        Ok(v)
+    }
+
+    /// Checks that helpers started from each online CPU go to every other online CPU in turn.
+    fn check_helper_cycle() -> Result {
+        let mut online = KVec::new();
+        for cpu in crate::cpumask::cpus(ffi::cpu_online_mask()) {
+            online.push(cpu, GFP_KERNEL)?;
+        }
+        let n = online.len();
+        for (i, &here) in online.iter().enumerate() {
+            let got = helper_cpus(ffi::NUMA_NO_NODE, here, 2 * n)?;
+            for (k, &cpu) in got.iter().enumerate() {
+                // The online CPUs after `here` in increasing order, wrapping, `here` left out
+                // (but for a lone CPU); then the same cycle again.
+                let want = if n == 1 {
+                    here
+                } else {
+                    online[(i + 1 + k % (n - 1)) % n]
+                };
+                assert_eq!(cpu, want);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn helpers_start_on_the_other_online_cpus_in_turn() -> Result {
+        check_helper_cycle()?;
+        // A node without CPUs (or no node at all) means any online CPU.
+        let here = crate::cpumask::cpus(ffi::cpu_online_mask())
+            .next()
+            .ok_or(EINVAL)?;
+        let any = helper_cpus(ffi::NUMA_NO_NODE, here, 4)?;
+        assert_eq!(helper_cpus(1 << 20, here, 4)?, any);
+        // An offline CPU gets no helper.
+        let last = crate::cpumask::cpus(ffi::cpu_online_mask())
+            .last()
+            .ok_or(EINVAL)?;
+        if last != 0 && ffi::test_remove_cpu(last).is_ok() {
+            let r = check_helper_cycle();
+            ffi::test_add_cpu(last)?;
+            r?;
+        }
+        // With two nodes (a `make check` boot), each node's helpers stay on its own CPUs: the
+        // CPUs picked for node 0 and node 1 are disjoint.
+        if ffi::nodes_with_cpus() >= 2 {
+            let n = crate::cpumask::cpus(ffi::cpu_online_mask()).count();
+            let a = helper_cpus(0, here, n)?;
+            let b = helper_cpus(1, here, n)?;
+            assert!(a.iter().all(|c| !b.contains(c)));
+        }
         Ok(())
     }
 

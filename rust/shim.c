@@ -191,6 +191,51 @@ int rpadata_shim_next_node_with_cpus(int node)
 	return next_node_in(node, node_states[N_CPU]);
 }
 
+/*
+ * The CPU a multithreaded job's next helper starts on: the first online CPU of
+ * @node (of any node for NUMA_NO_NODE, an invalid node or one without online
+ * CPUs) after
+ * @cursor (after @here for a negative @cursor), wrapping around, and not @here,
+ * the caller's CPU, unless no other CPU qualifies.
+ */
+unsigned int rpadata_shim_helper_cpu(int node, int cursor, unsigned int here)
+{
+	const struct cpumask *mask = cpu_online_mask;
+	unsigned int cpu;
+
+	if (node >= 0 && node < MAX_NUMNODES && node_online(node) &&
+	    cpumask_intersects(cpumask_of_node(node), cpu_online_mask))
+		mask = cpumask_of_node(node);
+	cpu = cpumask_next_and_wrap(cursor < 0 ? here : cursor, mask, cpu_online_mask);
+	if (cpu == here)
+		cpu = cpumask_next_and_wrap(here, mask, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : here;
+}
+
+/*
+ * Queues a multithreaded job's helper on the unbound workqueue @wq, to start on
+ * rpadata_shim_helper_cpu(@node, *@cursor, caller's CPU); *@cursor becomes
+ * that CPU.
+ *
+ * queue_work_node() would start every helper in the caller's own pod (its CPU
+ * for a node of its own or NUMA_NO_NODE), where the scheduler finds no idle CPU
+ * if the pod is one CPU (no cache shared with the others): the helper then
+ * shares the caller's CPU until a load balance moves one of them. Preemption
+ * stays disabled from the choice to the queueing, so the chosen CPU is still
+ * online when the work is queued (as in queue_work_node()).
+ */
+bool rpadata_shim_queue_helper(struct workqueue_struct *wq, struct work_struct *work,
+			       int node, int *cursor)
+{
+	bool queued;
+
+	preempt_disable();
+	*cursor = rpadata_shim_helper_cpu(node, *cursor, smp_processor_id());
+	queued = queue_work_on(*cursor, wq, work);
+	preempt_enable();
+	return queued;
+}
+
 int rpadata_shim_numa_node_id(void)
 {
 	return numa_node_id();

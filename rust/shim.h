@@ -27,6 +27,9 @@ int rpadata_shim_parse_cpumask(const char *buf, size_t count,
 bool rpadata_shim_fatal_signal_pending(void);
 bool rpadata_shim_cpu_uncontended(void);
 int rpadata_shim_next_node_with_cpus(int node);
+unsigned int rpadata_shim_helper_cpu(int node, int cursor, unsigned int here);
+bool rpadata_shim_queue_helper(struct workqueue_struct *wq, struct work_struct *work,
+			       int node, int *cursor);
 int rpadata_shim_numa_node_id(void);
 unsigned int rpadata_shim_nodes_with_cpus(void);
 int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),

@@ -16,8 +16,10 @@
  * host's speed (which moves the figures by 30% between boots here) then
  * weighs on both alike.
  * Multithreaded (rpadata only; C padata's is __init): a CPU-bound and a
- * memory-bound (fill/checksum) job with 1, 2 and all threads, and a tiny job
- * (size < min_chunk) against a direct call of its thread function.
+ * memory-bound (fill/checksum) job with 1, 2 and all threads, the CPU-bound
+ * job split by hand over the caller and one kthread (the host's ceiling for
+ * two threads), and a tiny job (size < min_chunk) against a direct call of its
+ * thread function.
  */
 
 #define pr_fmt(fmt) "bench: " fmt
@@ -54,6 +56,10 @@ MODULE_PARM_DESC(lat_jobs, "Jobs per latency run (default 20000)");
 static unsigned int mt_mib = 256;
 module_param(mt_mib, uint, 0444);
 MODULE_PARM_DESC(mt_mib, "Buffer of the memory-bound job, MiB (default 256)");
+
+static unsigned int mt_rounds = 9;
+module_param(mt_rounds, uint, 0444);
+MODULE_PARM_DESC(mt_rounds, "Rounds of the multithreaded runs (default 9)");
 
 /* IMPL_RS: rpadata with serial callbacks from softirq (latency runs only). */
 enum impl { IMPL_C, IMPL_R, IMPL_RS };
@@ -371,36 +377,98 @@ static s64 time_mt(int (*fn)(unsigned long, unsigned long, void *), struct mt_ar
 	return err ? err : ktime_get_ns() - t0;
 }
 
+struct bare_half {
+	struct mt_arg *arg;
+	unsigned long start, end;
+	struct completion done;
+};
+
+static int bare_thread(void *p)
+{
+	struct bare_half *h = p;
+
+	cpu_fn(h->start, h->end, h->arg);
+	complete(&h->done);
+	return 0;
+}
+
+/*
+ * What two threads can do on this host, the anchor of the 2-thread figure:
+ * the caller and a kthread bound to the other CPU each run half the range at
+ * once, without chunks, workqueues or a thread to find. The kthread is created
+ * before the clock starts.
+ */
+static s64 time_bare2(struct mt_arg *arg, unsigned long size)
+{
+	struct bare_half h = { .arg = arg, .start = size / 2, .end = size };
+	struct task_struct *t;
+	u64 t0;
+
+	init_completion(&h.done);
+	t = kthread_create(bare_thread, &h, "rpadata_bench_bare");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	kthread_bind(t, 1);
+	t0 = ktime_get_ns();
+	wake_up_process(t);
+	cpu_fn(0, size / 2, arg);
+	wait_for_completion(&h.done);
+	return ktime_get_ns() - t0;
+}
+
+enum { MT_1, MT_2, MT_BARE2, MT_ALL, MT_RUNS };
+
+/* One measurement of round r: run k of the CPU-bound and memory-bound jobs. */
+static void bench_mt_run(struct mt_arg *arg, unsigned long words, unsigned int r, int k)
+{
+	int threads = k == MT_1 ? 1 : k == MT_ALL ? num_online_cpus() : 2;
+	s64 ns;
+
+	if (k == MT_BARE2) {
+		ns = time_bare2(arg, 1 << 22);
+		pr_info("mt impl=bare workload=cpu round=%u threads=2 ns=%lld\n", r, ns);
+		return;
+	}
+	ns = time_mt(cpu_fn, arg, 1 << 22, threads);
+	pr_info("mt impl=rpadata workload=cpu round=%u threads=%d ns=%lld\n", r, threads, ns);
+	if (arg->buf) {
+		ns = time_mt(fill_fn, arg, words, threads);
+		pr_info("mt impl=rpadata workload=mem round=%u threads=%d ns=%lld\n", r, threads,
+			ns);
+	}
+}
+
+/*
+ * Runs from a thread bound to CPU 0. Each round runs every thread count once,
+ * in reverse order every other round, so that speedups can be taken per round
+ * (t1 / tN of the same round) and a drift of the host's speed weighs on both.
+ */
 static void bench_mt(void)
 {
-	int all = num_online_cpus(), threads[3] = { 1, 2, all };
 	unsigned long words = (unsigned long)mt_mib << 17;
 	struct mt_arg arg = {};
-	unsigned int r, t;
+	unsigned int r;
+	int k;
 
 	arg.buf = vmalloc(words * sizeof(u64));
 	/* Touch every page first: the rounds measure work, not page faults. */
 	if (arg.buf)
 		memset(arg.buf, 0, words * sizeof(u64));
-	for (r = 0; r < rounds; r++) {
-		for (t = 0; t < 3; t++) {
-			s64 ns;
+	for (r = 0; r < mt_rounds; r++) {
+		for (k = 0; k < MT_RUNS; k++) {
+			int run = r % 2 ? MT_RUNS - 1 - k : k;
 
-			ns = time_mt(cpu_fn, &arg, 1 << 22, threads[t]);
-			pr_info("mt impl=rpadata workload=cpu round=%u threads=%d ns=%lld\n",
-				r, threads[t], ns);
-			if (arg.buf) {
-				ns = time_mt(fill_fn, &arg, words, threads[t]);
-				pr_info("mt impl=rpadata workload=mem round=%u threads=%d ns=%lld\n",
-					r, threads[t], ns);
-			}
+			/* "All" threads is 2 at smp 2: measured once. */
+			if (run == MT_ALL && num_online_cpus() <= 2)
+				continue;
+			bench_mt_run(&arg, words, r, run);
 		}
 		/* Tiny job: size < min_chunk, against a direct call. */
 		{
 			int (*fn)(unsigned long, unsigned long, void *) = cpu_fn;
 			struct rpadata_mt_job job = {
 				.thread_fn = cpu_fn, .fn_arg = &arg, .size = 16,
-				.min_chunk = 1024, .max_threads = all,
+				.min_chunk = 1024, .max_threads = num_online_cpus(),
 			};
 			unsigned long i, n = 100000;
 			u64 t0, direct, via;
@@ -428,12 +496,21 @@ static void bench_mt(void)
 	vfree(arg.buf);
 }
 
+static DECLARE_COMPLETION(mt_done);
+
+static int bench_mt_thread(void *unused)
+{
+	bench_mt();
+	complete(&mt_done);
+	return 0;
+}
+
 static int __init bench_init(void)
 {
 	int err = -ENOMEM;
 
 	if (!jobs || !rounds || !segments || segments > jobs || !lat_jobs || !mt_mib ||
-	    mt_mib > 4096)
+	    mt_mib > 4096 || !mt_rounds || num_online_cpus() < 2)
 		return -EINVAL;
 	get_random_bytes(payload, sizeof(payload));
 	job_cache = KMEM_CACHE(bjob, 0);
@@ -450,8 +527,8 @@ static int __init bench_init(void)
 	if (!tgt.c_shell || !tgt.r_shell || !tgt.rs_shell)
 		goto out;
 
-	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u\n",
-		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib);
+	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u\n",
+		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds);
 	{
 		/*
 		 * Submit from a thread bound to CPU 0, so every run starts alike
@@ -467,8 +544,16 @@ static int __init bench_init(void)
 		kthread_bind(t, 0);
 		wake_up_process(t);
 		wait_for_completion(&serialized_done);
+		/* The multithreaded runs' caller too (the bare anchor uses CPU 1). */
+		t = kthread_create(bench_mt_thread, NULL, "rpadata_bench_mt");
+		if (IS_ERR(t)) {
+			err = PTR_ERR(t);
+			goto out;
+		}
+		kthread_bind(t, 0);
+		wake_up_process(t);
+		wait_for_completion(&mt_done);
 	}
-	bench_mt();
 	pr_info("end\n");
 	err = 0;
 out:
