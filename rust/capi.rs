@@ -337,7 +337,7 @@ pub(crate) unsafe extern "C" fn rpadata_do_multithreaded(job: *const CMtJob) -> 
     if job.is_null() {
         return EINVAL.to_errno();
     }
-    // SAFETY: Valid for reads per the safety requirements; copied out, never written.
+    // SAFETY: Valid for reads for the call per the safety requirements; only ever read.
     let job = unsafe { &*job };
     let Some(f) = job.thread_fn else {
         return EINVAL.to_errno();
@@ -345,30 +345,40 @@ pub(crate) unsafe extern "C" fn rpadata_do_multithreaded(job: *const CMtJob) -> 
     let Ok(max_threads) = u32::try_from(job.max_threads) else {
         return EINVAL.to_errno();
     };
-    let params = MtParams {
-        start: job.start,
-        size: job.size,
-        align: job.align,
-        min_chunk: job.min_chunk,
-        max_threads,
-        numa_aware: job.numa_aware,
-    };
     let tf = CThreadFn { f, arg: job.fn_arg };
-    if let Some((s, e)) = params.one_piece() {
+    if let Some((s, e)) = job.params(max_threads).one_piece() {
         // What `mt::run` does for such a job, without its set-up: small jobs are common.
         return match tf.call(s, e) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         };
     }
-    run_c_job(&params, &tf)
+    run_c_job(job, tf, max_threads)
+}
+
+impl CMtJob {
+    /// The job's parameters, with `max_threads` already converted.
+    #[inline]
+    fn params(&self, max_threads: u32) -> MtParams {
+        MtParams {
+            start: self.start,
+            size: self.size,
+            align: self.align,
+            min_chunk: self.min_chunk,
+            max_threads,
+            numa_aware: self.numa_aware,
+        }
+    }
 }
 
 /// [`rpadata_do_multithreaded`] for a job that is split, out of line: the path of small jobs stays
 /// short.
+///
+/// It takes the job and function by reference and value rather than a built `MtParams`, so that
+/// the short path need not store the parameters for it.
 #[inline(never)]
-fn run_c_job(params: &MtParams, tf: &CThreadFn) -> c_int {
-    match mt::run(params, None, |s, e| tf.call(s, e)) {
+fn run_c_job(job: &CMtJob, tf: CThreadFn, max_threads: u32) -> c_int {
+    match mt::run(&job.params(max_threads), None, |s, e| tf.call(s, e)) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

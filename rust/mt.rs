@@ -782,7 +782,7 @@ mod tests {
     #[test]
     fn helpers_start_on_the_other_online_cpus_in_turn() -> Result {
         check_helper_cycle()?;
-        // A node without CPUs (or no node at all) means any online CPU.
+        // An invalid node means any online CPU, as `NUMA_NO_NODE` does.
         let here = crate::cpumask::cpus(ffi::cpu_online_mask())
             .next()
             .ok_or(EINVAL)?;
