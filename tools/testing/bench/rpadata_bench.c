@@ -554,7 +554,7 @@ static int __init bench_init(void)
 		kthread_bind(t, 0);
 		wake_up_process(t);
 		wait_for_completion(&serialized_done);
-		/* The multithreaded runs' caller too (the hand split's kthread uses another CPU). */
+		/* The multithreaded runs' caller too (the hand split uses another CPU). */
 		t = kthread_create(bench_mt_thread, NULL, "rpadata_bench_mt");
 		if (IS_ERR(t)) {
 			err = PTR_ERR(t);
