@@ -194,9 +194,8 @@ int rpadata_shim_next_node_with_cpus(int node)
 /*
  * The CPU a multithreaded job's next helper starts on: the first online CPU of
  * @node (of any node for NUMA_NO_NODE, an invalid node or one without online
- * CPUs) after
- * @cursor (after @here for a negative @cursor), wrapping around, and not @here,
- * the caller's CPU, unless no other CPU qualifies.
+ * CPUs) after @cursor (after @here for a negative @cursor), wrapping around,
+ * and not @here, the caller's CPU, unless no other CPU qualifies.
  */
 unsigned int rpadata_shim_helper_cpu(int node, int cursor, unsigned int here)
 {
