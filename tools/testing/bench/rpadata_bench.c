@@ -314,15 +314,6 @@ static void bench_serialized(void)
 	}
 }
 
-static DECLARE_COMPLETION(serialized_done);
-
-static int bench_serialized_thread(void *unused)
-{
-	bench_serialized();
-	complete(&serialized_done);
-	return 0;
-}
-
 /* Multithreaded jobs. */
 
 struct mt_arg {
@@ -506,12 +497,36 @@ static void bench_mt(void)
 	vfree(arg.buf);
 }
 
-static DECLARE_COMPLETION(mt_done);
+struct on_cpu0 {
+	void (*fn)(void);
+	struct completion done;
+};
 
-static int bench_mt_thread(void *unused)
+static int on_cpu0_thread(void *p)
 {
-	bench_mt();
-	complete(&mt_done);
+	struct on_cpu0 *w = p;
+
+	w->fn();
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * Runs fn() in a kthread bound to CPU 0 and waits for it, so every run starts
+ * alike (whichever CPU insmod ran on moved the figures by 2x).
+ */
+static int run_on_cpu0(void (*fn)(void), const char *name)
+{
+	struct on_cpu0 w = { .fn = fn };
+	struct task_struct *t;
+
+	init_completion(&w.done);
+	t = kthread_create(on_cpu0_thread, &w, "%s", name);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	kthread_bind(t, 0);
+	wake_up_process(t);
+	wait_for_completion(&w.done);
 	return 0;
 }
 
@@ -539,33 +554,13 @@ static int __init bench_init(void)
 
 	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u\n",
 		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds);
-	{
-		/*
-		 * Submit from a thread bound to CPU 0, so every run starts alike
-		 * (whichever CPU insmod ran on moved the figures by 2x).
-		 */
-		struct task_struct *t = kthread_create(bench_serialized_thread, NULL,
-						       "rpadata_bench");
-
-		if (IS_ERR(t)) {
-			err = PTR_ERR(t);
-			goto out;
-		}
-		kthread_bind(t, 0);
-		wake_up_process(t);
-		wait_for_completion(&serialized_done);
-		/* The multithreaded runs' caller too (the hand split uses another CPU). */
-		t = kthread_create(bench_mt_thread, NULL, "rpadata_bench_mt");
-		if (IS_ERR(t)) {
-			err = PTR_ERR(t);
-			goto out;
-		}
-		kthread_bind(t, 0);
-		wake_up_process(t);
-		wait_for_completion(&mt_done);
-	}
+	/* The submitter and the multithreaded runs' caller (the hand split uses another CPU). */
+	err = run_on_cpu0(bench_serialized, "rpadata_bench");
+	if (!err)
+		err = run_on_cpu0(bench_mt, "rpadata_bench_mt");
+	if (err)
+		goto out;
 	pr_info("end\n");
-	err = 0;
 out:
 	if (tgt.c_shell)
 		padata_free_shell(tgt.c_shell);
