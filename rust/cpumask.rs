@@ -49,6 +49,18 @@ pub(crate) fn cpus(mask: &Cpumask) -> impl Iterator<Item = u32> + '_ {
     (0..nr_cpu_ids()).filter(move |&cpu| CpuId::from_u32(cpu).is_some_and(|id| mask.test(id)))
 }
 
+/// The online CPUs now, in increasing order (tests only; a list cut short if it cannot grow).
+#[cfg(rpadata_kunit)]
+pub(crate) fn online_cpus() -> KVec<u32> {
+    let mut v = KVec::new();
+    for cpu in cpus(ffi::cpu_online_mask()) {
+        if v.push(cpu, GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+    v
+}
+
 /// Whether `mask` has no CPU below `nr_cpu_ids`.
 pub(crate) fn is_empty(mask: &Cpumask) -> bool {
     cpus(mask).next().is_none()

@@ -758,10 +758,7 @@ mod tests {
 
     /// Checks that helpers started from each online CPU go to every other online CPU in turn.
     fn check_helper_cycle() -> Result {
-        let mut online = KVec::new();
-        for cpu in crate::cpumask::cpus(ffi::cpu_online_mask()) {
-            online.push(cpu, GFP_KERNEL)?;
-        }
+        let online = crate::cpumask::online_cpus();
         let n = online.len();
         for (i, &here) in online.iter().enumerate() {
             let got = helper_cpus(ffi::NUMA_NO_NODE, here, 2 * n)?;
@@ -783,15 +780,11 @@ mod tests {
     fn helpers_start_on_the_other_online_cpus_in_turn() -> Result {
         check_helper_cycle()?;
         // An invalid node means any online CPU, as `NUMA_NO_NODE` does.
-        let here = crate::cpumask::cpus(ffi::cpu_online_mask())
-            .next()
-            .ok_or(EINVAL)?;
+        let online = crate::cpumask::online_cpus();
+        let (&here, &last) = online.first().zip(online.last()).ok_or(EINVAL)?;
         let any = helper_cpus(ffi::NUMA_NO_NODE, here, 4)?;
         assert_eq!(helper_cpus(1 << 20, here, 4)?, any);
         // An offline CPU gets no helper.
-        let last = crate::cpumask::cpus(ffi::cpu_online_mask())
-            .last()
-            .ok_or(EINVAL)?;
         if last != 0 && ffi::test_remove_cpu(last).is_ok() {
             let r = check_helper_cycle();
             ffi::test_add_cpu(last)?;
@@ -800,9 +793,8 @@ mod tests {
         // With two nodes (a `make check` boot), each node's helpers stay on its own CPUs: the
         // CPUs picked for node 0 and node 1 are disjoint.
         if ffi::nodes_with_cpus() >= 2 {
-            let n = crate::cpumask::cpus(ffi::cpu_online_mask()).count();
-            let a = helper_cpus(0, here, n)?;
-            let b = helper_cpus(1, here, n)?;
+            let a = helper_cpus(0, here, online.len())?;
+            let b = helper_cpus(1, here, online.len())?;
             assert!(a.iter().all(|c| !b.contains(c)));
         }
         Ok(())

@@ -7,6 +7,7 @@
 //! drained (dropping a shell sleeps until all its jobs are serialized).
 
 use crate::{
+    cpumask::online_cpus,
     ffi,
     instance::{Instance, InstanceOptions},
     job::{Job, JobBox, Pending},
@@ -231,16 +232,6 @@ mod serialized {
             }
         }
         Ok(refused)
-    }
-
-    fn online_cpus() -> KVec<u32> {
-        let mut v = KVec::new();
-        for cpu in crate::cpumask::cpus(ffi::cpu_online_mask()) {
-            if v.push(cpu, GFP_KERNEL).is_err() {
-                break;
-            }
-        }
-        v
     }
 
     fn mask_of(cpus: &[u32]) -> Result<CpumaskVar> {
