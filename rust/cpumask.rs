@@ -108,7 +108,9 @@ fn online_subset(user: &Cpumask, online: &Cpumask) -> Result<KVec<u32>> {
 pub(crate) struct Usable {
     parallel: KVec<u32>,
     serial: KVec<u32>,
-    serial_mask: CpumaskVar,
+    /// `serial` as a bitmap, 64 CPUs a word: read once per submission, in plain Rust (a
+    /// `Cpumask::test` is a call into a C helper).
+    serial_bits: KVec<u64>,
 }
 
 impl Usable {
@@ -119,16 +121,17 @@ impl Usable {
         online: &Cpumask,
     ) -> Result<Self> {
         let serial = online_subset(user_serial, online)?;
-        let mut serial_mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+        let mut serial_bits = KVec::new();
+        serial_bits.resize(nr_cpu_ids().div_ceil(64) as usize, 0, GFP_KERNEL)?;
         for &cpu in serial.iter() {
-            if let Some(id) = CpuId::from_u32(cpu) {
-                serial_mask.set(id);
+            if let Some(word) = serial_bits.get_mut((cpu / 64) as usize) {
+                *word |= 1 << (cpu % 64);
             }
         }
         Ok(Self {
             parallel: online_subset(user_parallel, online)?,
             serial,
-            serial_mask,
+            serial_bits,
         })
     }
 
@@ -180,9 +183,14 @@ impl Usable {
     /// value ≤ 0 and its loop does not run) means the first one. Values at or above `nr_cpu_ids`
     /// are never used to index anything. Returns `None` when no serial CPU is usable.
     pub(crate) fn callback_cpu(&self, cb_cpu: i32) -> Option<u32> {
-        if let Some(id) = CpuId::from_i32(cb_cpu) {
-            if self.serial_mask.test(id) {
-                return Some(id.as_u32());
+        if let Ok(cpu) = u32::try_from(cb_cpu) {
+            let word = self
+                .serial_bits
+                .get((cpu / 64) as usize)
+                .copied()
+                .unwrap_or(0);
+            if word & (1 << (cpu % 64)) != 0 {
+                return Some(cpu);
             }
         }
         let n = self.serial.len();

@@ -35,7 +35,7 @@ use kernel::{
 };
 
 extern "C" {
-    fn rpadata_shim_bh_disable();
+    fn rpadata_shim_bh_disable() -> c_uint;
     fn rpadata_shim_bh_enable();
     #[cfg(rpadata_kunit)]
     fn rpadata_shim_in_softirq_or_bh_off() -> bool;
@@ -139,18 +139,30 @@ impl Drop for SysfsDir {
 ///
 /// # Invariants
 ///
-/// `local_bh_disable()` was called by [`BhGuard::new`] on this CPU, and is undone exactly once by
-/// `Drop`; the guard cannot move to another thread.
-pub(crate) struct BhGuard(NotThreadSafe);
+/// `local_bh_disable()` was called by [`BhGuard::new`] on CPU `cpu`, and is undone exactly once by
+/// `Drop`; the guard cannot move to another thread, so the thread stays on `cpu` meanwhile.
+pub(crate) struct BhGuard {
+    cpu: u32,
+    _not_send: NotThreadSafe,
+}
 
 impl BhGuard {
     /// Disables softirqs on this CPU until the guard is dropped.
     #[inline]
     pub(crate) fn new() -> Self {
         // SAFETY: No preconditions; balanced by `Drop`.
-        unsafe { rpadata_shim_bh_disable() };
-        // INVARIANT: Softirqs were just disabled on this CPU.
-        Self(PhantomData)
+        let cpu = unsafe { rpadata_shim_bh_disable() };
+        // INVARIANT: Softirqs were just disabled on `cpu`, the CPU we run on.
+        Self {
+            cpu,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The CPU the caller runs on, which it cannot leave while the guard exists.
+    #[inline]
+    pub(crate) fn cpu(&self) -> u32 {
+        self.cpu
     }
 }
 

@@ -82,8 +82,12 @@ pub(crate) struct JobQueue {
     wq: NonNull<Workqueue>,
     #[pin]
     pending: SpinLock<Pending>,
+    /// How long the work polls for jobs before it goes idle (`poll_us` when the queue was made,
+    /// parallel queues only); 0: not at all.
+    poll_us: u32,
     /// Non-zero once a job was pushed since the jobs were last taken: lets a polling worker watch
-    /// the queue without taking its lock.
+    /// the queue without taking its lock. Maintained only when `poll_us` is not 0: it is an
+    /// atomic store per push and take.
     hint: Atomic<u32>,
     #[pin]
     work: Work<JobQueue>,
@@ -100,7 +104,7 @@ impl_has_work! {
 }
 
 /// How long a parallel queue's work that ran out of jobs polls for more: the `poll_us` module
-/// parameter, set once at load time.
+/// parameter, set once at load time, before any queue is made.
 static POLL_US: Atomic<u32> = Atomic::new(0);
 
 /// Sets how long idle parallel workers poll for jobs (module load).
@@ -126,11 +130,16 @@ impl JobQueue {
         } else {
             new_work!("rpadata_queue_work")
         };
+        let poll_us = match kind {
+            QueueKind::Parallel => POLL_US.load(Relaxed),
+            QueueKind::Serial => 0,
+        };
         // INVARIANT: The caller keeps `wq` alive as required.
         pin_init!(Self {
             cpu,
             kind,
             wq,
+            poll_us,
             pending <- new_spinlock!(
                 Pending {
                     jobs: JobList::new(),
@@ -166,11 +175,14 @@ impl JobQueue {
     /// Appends a job and, unless the queue's work is already scheduled, queues it on its CPU.
     ///
     /// Called with BHs disabled, by a user counted in the job's shell or by `do_serial`.
+    #[inline]
     pub(crate) fn push(self: &Arc<Self>, job: JobRef) {
         let kick = {
             let mut p = self.pending.lock();
             p.jobs.push_back(job);
-            self.hint.store(1, Relaxed);
+            if self.poll_us != 0 {
+                self.hint.store(1, Relaxed);
+            }
             !core::mem::replace(&mut p.scheduled, true)
         };
         if kick {
@@ -205,18 +217,19 @@ impl JobQueue {
     fn take(&self) -> JobList {
         let _bh = BhGuard::new();
         let mut p = self.pending.lock();
-        self.hint.store(0, Relaxed);
+        if self.poll_us != 0 {
+            self.hint.store(0, Relaxed);
+        }
         p.jobs.take_all()
     }
 
     /// Polls for a new job for up to `poll_us`, while nothing else wants this CPU. Returns whether
     /// one arrived.
     fn poll(&self) -> bool {
-        let us = POLL_US.load(Relaxed);
-        if us == 0 {
+        if self.poll_us == 0 {
             return false;
         }
-        let limit = Delta::from_micros(i64::from(us));
+        let limit = Delta::from_micros(i64::from(self.poll_us));
         let start = Instant::<Monotonic>::now();
         while ffi::cpu_uncontended() && start.elapsed() < limit {
             if self.hint.load(Relaxed) != 0 {
@@ -240,13 +253,15 @@ impl JobQueue {
         }
     }
 
-    /// Runs the parallel callbacks of `batch`, each with BHs disabled; returns how many.
-    fn run_parallel(batch: JobList) -> u32 {
+    /// Runs the parallel callbacks of `batch`, with BHs disabled; returns how many.
+    fn run_parallel(mut batch: JobList) -> u32 {
         let mut n = 0;
-        for job in batch {
+        while !batch.is_empty() {
             let _bh = BhGuard::new();
-            job.run_parallel();
-            n += 1;
+            for job in batch.by_ref().take(PARALLEL_BH_RUN) {
+                job.run_parallel();
+                n += 1;
+            }
         }
         n
     }
@@ -278,6 +293,10 @@ impl JobQueue {
 /// A parallel queue's work runs at most about this many jobs before it queues itself again behind
 /// the other work queued on its CPU.
 const PARALLEL_RUN: u32 = 256;
+
+/// Parallel callbacks run in runs of at most this many with softirqs disabled once, as serial
+/// callbacks do (below): softirqs pending meanwhile are served in between.
+const PARALLEL_BH_RUN: usize = 16;
 
 /// Serial callbacks run in runs of at most this many with softirqs disabled once (C padata keeps
 /// them disabled for a whole batch); softirqs pending meanwhile are served in between.

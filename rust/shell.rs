@@ -128,6 +128,7 @@ impl ShellCore {
     ///
     /// On success `*cb_cpu` holds the callback CPU, written before the job can run. On failure the
     /// job is idle and its owner's again.
+    #[inline]
     pub(crate) fn submit(&self, mut job: JobRef, cb_cpu: &mut i32) -> Result {
         // The job's count in the shell's gate also keeps the instance and its workqueues alive:
         // freeing an instance closes and drains the gates of all its shells first.
@@ -156,8 +157,7 @@ impl ShellCore {
             job.set_route(self, s, cb);
         });
 
-        // BHs are off, so this CPU stays ours until `bh` is dropped.
-        let here = kernel::cpu::CpuId::current().as_u32();
+        let here = bh.cpu();
         match usable.parallel_cpu(seq, here) {
             // This CPU is the only usable parallel CPU: a work item queued here could only run once
             // the submitter leaves the CPU, so run the callback now (no queue, no wake-up).
@@ -230,6 +230,7 @@ impl ShellCore {
 }
 
 /// `do_serial`: a job's parallel phase is over; serialize it after every earlier job of its shell.
+#[inline]
 pub(crate) fn do_serial(job: JobRef) {
     // The jobs we pass on may be serialized, and their holds on the shell given up, before we are
     // done with the shell and its instance's serial workqueue. Softirqs stay disabled until we

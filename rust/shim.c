@@ -22,9 +22,14 @@
 
 #include "shim.h"
 
-void rpadata_shim_bh_disable(void)
+/*
+ * Also returns the CPU, which stays the caller's until it enables softirqs
+ * again: the submission path needs both, and under emulation every call counts.
+ */
+unsigned int rpadata_shim_bh_disable(void)
 {
 	local_bh_disable();
+	return smp_processor_id();
 }
 
 void rpadata_shim_bh_enable(void)

@@ -12,7 +12,7 @@
 #include <linux/list.h>
 #include <linux/types.h>
 
-void rpadata_shim_bh_disable(void);
+unsigned int rpadata_shim_bh_disable(void);
 void rpadata_shim_bh_enable(void);
 bool rpadata_shim_in_softirq_or_bh_off(void);
 bool rpadata_shim_in_serving_softirq(void);
