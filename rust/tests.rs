@@ -116,6 +116,9 @@ mod serialized {
         index: u64,
         cb_cpu: u32,
         mode: Mode,
+        /// The CPU that submitted the job, where a test knows it: its parallel callback must not
+        /// run there. `u32::MAX` otherwise.
+        submitter_cpu: u32,
     }
 
     impl Job for TestJob {
@@ -133,6 +136,9 @@ mod serialized {
             let allowed = rec.parallel_cpus.load(Relaxed);
             let cpu = CpuId::current().as_u32();
             if allowed != 0 && (cpu >= 64 || allowed & (1 << cpu) == 0) {
+                rec.wrong_parallel_cpu.add(1, Relaxed);
+            }
+            if cpu == job.submitter_cpu {
                 rec.wrong_parallel_cpu.add(1, Relaxed);
             }
             match job.mode {
@@ -205,6 +211,7 @@ mod serialized {
                 index,
                 cb_cpu,
                 mode,
+                submitter_cpu: u32::MAX,
             },
             GFP_KERNEL,
         )
@@ -252,21 +259,27 @@ mod serialized {
         }
     }
 
-    /// Checks the recorder after `n` jobs of an instance with default options ran to completion.
-    fn assert_clean(rec: &Recorder, n: u64) {
-        assert_clean_ran_in(rec, n, 0);
+    /// What the recorder saw: parallel runs, serial runs, serial callbacks out of order, on the
+    /// wrong callback CPU or on a wrong parallel CPU, callbacks with BHs enabled, and serial
+    /// callbacks from softirq context. The tests compare it with [`clean`] themselves: an assertion
+    /// here, outside a test function, would be `core`'s (a panic), not KUnit's.
+    fn seen(rec: &Recorder) -> [u64; 7] {
+        [
+            rec.parallel_runs.load(Relaxed),
+            rec.serial_runs.load(Relaxed),
+            rec.out_of_order.load(Relaxed),
+            rec.wrong_cb_cpu.load(Relaxed),
+            rec.wrong_parallel_cpu.load(Relaxed),
+            rec.bh_enabled.load(Relaxed),
+            rec.serial_in_softirq.load(Relaxed),
+        ]
     }
 
-    /// As [`assert_clean`], for an instance whose serial callbacks ran `in_softirq` times from
-    /// softirq context.
-    fn assert_clean_ran_in(rec: &Recorder, n: u64, in_softirq: u64) {
-        assert_eq!(rec.parallel_runs.load(Relaxed), n);
-        assert_eq!(rec.serial_runs.load(Relaxed), n);
-        assert_eq!(rec.out_of_order.load(Relaxed), 0);
-        assert_eq!(rec.wrong_cb_cpu.load(Relaxed), 0);
-        assert_eq!(rec.wrong_parallel_cpu.load(Relaxed), 0);
-        assert_eq!(rec.bh_enabled.load(Relaxed), 0);
-        assert_eq!(rec.serial_in_softirq.load(Relaxed), in_softirq);
+    /// What [`seen`] shows after `n` jobs ran to completion, `in_softirq` of their serial
+    /// callbacks from softirq context: each callback once, in order, on the right CPU, with BHs
+    /// disabled.
+    fn clean(n: u64, in_softirq: u64) -> [u64; 7] {
+        [n, n, 0, 0, 0, 0, in_softirq]
     }
 
     /// Instance options with serial callbacks from softirq context.
@@ -289,7 +302,7 @@ mod serialized {
         assert_eq!(submit(&shell, &rec, 0, n, &last, Mode::Random)?, 0);
         assert_eq!(shell.stats().submitted, n);
         drop(shell);
-        assert_clean(&rec, n);
+        assert_eq!(seen(&rec), clean(n, 0));
         assert_eq!(rec.next.load(Relaxed), n);
         Ok(())
     }
@@ -303,7 +316,7 @@ mod serialized {
         let n = 20_000;
         assert_eq!(submit(&shell, &rec, 0, n, &cpus, Mode::Random)?, 0);
         drop(shell);
-        assert_clean(&rec, n);
+        assert_eq!(seen(&rec), clean(n, 0));
         Ok(())
     }
 
@@ -317,13 +330,13 @@ mod serialized {
         let shell = inst.new_shell()?;
         assert_eq!(submit(&shell, &rec, 0, n, &cpus, Mode::Random)?, 0);
         drop(shell);
-        assert_clean_ran_in(&rec, n, n);
+        assert_eq!(seen(&rec), clean(n, n));
         let rec = Recorder::new()?;
         let shell = inst.new_shell()?;
         let last = [cpus[cpus.len() - 1]];
         assert_eq!(submit(&shell, &rec, 0, n, &last, Mode::Random)?, 0);
         drop(shell);
-        assert_clean_ran_in(&rec, n, n);
+        assert_eq!(seen(&rec), clean(n, n));
         assert_eq!(rec.next.load(Relaxed), n);
         Ok(())
     }
@@ -342,7 +355,7 @@ mod serialized {
         assert_eq!((s.submitted, s.serialized, s.in_flight), (500, 0, 500));
         rec.release_parked();
         drop(shell);
-        assert_clean(&rec, 500);
+        assert_eq!(seen(&rec), clean(500, 0));
         Ok(())
     }
 
@@ -373,7 +386,46 @@ mod serialized {
         drop(shell);
         // Jobs alternate between the two CPUs; the submitter is on at most one at a time.
         assert!(rec.inline_runs.load(Relaxed) < 2000);
-        assert_clean(&rec, 2000);
+        assert_eq!(seen(&rec), clean(2000, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn parallel_callbacks_leave_the_submitting_cpu_alone() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        // A limit the test never reaches: every job goes to a worker, on another CPU than the
+        // one that submitted it, although every online CPU is in the parallel mask.
+        let inst = Instance::new_with(
+            c"kunit_not_here",
+            InstanceOptions {
+                max_in_flight: 1 << 20,
+                ..Default::default()
+            },
+        )?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let n = 4000;
+        for index in 0..n {
+            let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
+            let mut job = test_job(&rec, index, cb_cpu, Mode::Now, false)?;
+            // Softirqs off across the submission: the CPU read here is the one that submits.
+            let bh = ffi::BhGuard::new();
+            assert_eq!(bh.cpu(), CpuId::current().as_u32());
+            job.submitter_cpu = bh.cpu();
+            let submitted = shell.do_parallel(job, cb_cpu as i32).is_ok();
+            drop(bh);
+            assert!(submitted);
+            if index % 256 == 0 {
+                // Let the test thread move to other CPUs now and then.
+                kernel::time::delay::fsleep(Delta::from_micros(100));
+            }
+        }
+        drop(shell);
+        assert_eq!(seen(&rec), clean(n, 0));
+        assert_eq!(rec.inline_runs.load(Relaxed), 0);
         Ok(())
     }
 
@@ -400,7 +452,7 @@ mod serialized {
         assert_eq!(rec.serial_runs.load(Relaxed), 0);
         rec.release_parked();
         drop(shell);
-        assert_clean(&rec, 12);
+        assert_eq!(seen(&rec), clean(12, 0));
         Ok(())
     }
 
@@ -437,7 +489,7 @@ mod serialized {
         assert_eq!(rec.inline_runs.load(Relaxed), 0);
         rec.hold_serial.store(0, Relaxed);
         drop(shell);
-        assert_clean(&rec, n);
+        assert_eq!(seen(&rec), clean(n, 0));
         Ok(())
     }
 
@@ -453,14 +505,14 @@ mod serialized {
         assert_eq!(submit(&free, &rec, 0, 1000, &cpus, Mode::Random)?, 0);
         // Returns only when the free shell is drained, with the other still blocked.
         drop(free);
-        assert_clean(&rec, 1000);
+        assert_eq!(seen(&rec), clean(1000, 0));
         assert_eq!(rec_blocked.serial_runs.load(Relaxed), 0);
         while rec_blocked.parked_len() < 1 {
             kernel::time::delay::fsleep(Delta::from_millis(1));
         }
         rec_blocked.release_parked();
         drop(blocked);
-        assert_clean(&rec_blocked, 1);
+        assert_eq!(seen(&rec_blocked), clean(1, 0));
         Ok(())
     }
 
@@ -488,7 +540,7 @@ mod serialized {
             assert_eq!(shell.do_parallel(job, asked).ok(), Some(want));
         }
         drop(shell);
-        assert_clean(&rec, cases.len() as u64);
+        assert_eq!(seen(&rec), clean(cases.len() as u64, 0));
         Ok(())
     }
 
@@ -505,7 +557,7 @@ mod serialized {
         assert_eq!(submit(&shell, &rec, 0, 1000, &cpus, Mode::Random)?, 0);
         assert_eq!(shell.stats().next_seq, 899);
         drop(shell);
-        assert_clean(&rec, 1000);
+        assert_eq!(seen(&rec), clean(1000, 0));
         Ok(())
     }
 
@@ -617,7 +669,7 @@ mod serialized {
         assert_eq!(job.index, 0);
         assert!(shell.do_parallel(job, cpus[0] as i32).is_ok());
         drop(shell);
-        assert_clean(&rec, 1);
+        assert_eq!(seen(&rec), clean(1, 0));
         Ok(())
     }
 
@@ -814,7 +866,7 @@ mod serialized {
         })?;
         drop(shell);
         // Dropping the shell returned only after every serial callback.
-        assert_clean(&rec, 50);
+        assert_eq!(seen(&rec), clean(50, 0));
         drop(inst);
         Ok(())
     }
