@@ -292,10 +292,12 @@ impl Workqueue {
     /// Allocates a workqueue called `<name><suffix>`.
     pub(crate) fn new(name: &CStr, suffix: &CStr, kind: WqKind) -> Result<Self> {
         let (flags, max_active) = match kind {
-            WqKind::Parallel => (
-                bindings::wq_flags_WQ_PERCPU | bindings::wq_flags_WQ_MEM_RECLAIM,
-                0,
-            ),
+            // No rescuer thread (a kthread, 16 KiB of stack, per instance), as for C padata's
+            // parallel workqueue: parallel callbacks never sleep, and when queued jobs wait for a
+            // worker the in-flight limit soon has the submitters run new ones themselves. The
+            // serial workqueue keeps its rescuer: serial callbacks give the jobs, and the memory
+            // they hold, back to their owners.
+            WqKind::Parallel => (bindings::wq_flags_WQ_PERCPU, 0),
             WqKind::Serial => (
                 bindings::wq_flags_WQ_PERCPU | bindings::wq_flags_WQ_MEM_RECLAIM,
                 1,
