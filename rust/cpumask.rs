@@ -11,6 +11,7 @@
 //! needs are written here over `Cpumask::test`/`set`, bounded by `nr_cpu_ids`.
 
 use crate::ffi;
+use core::num::NonZeroU32;
 use kernel::{
     cpu::{
         nr_cpu_ids,
@@ -160,19 +161,21 @@ impl Usable {
     /// Returns `None` when the instance is invalid.
     pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {
         // At most `nr_cpu_ids` CPUs: fits. 32-bit arithmetic, and one division on the common path
-        // (a helper call in some emulators, and the hottest arithmetic of a submission).
-        let n = u32::try_from(self.parallel.len()).ok().filter(|&n| n > 0)?;
+        // (a helper call in some emulators, and the hottest arithmetic of a submission). Divisors
+        // are `NonZeroU32`, so that no division has a panic path (which objtool also flags).
+        let n = NonZeroU32::new(u32::try_from(self.parallel.len()).ok()?)?;
         let (round, i) = (seq / n, seq % n);
         let cpu = *self.parallel.get(i as usize)?;
-        if cpu == here && n > 1 {
-            // The submitter's `k`-th turn goes to the `k`-th of the other CPUs after it.
-            let k = round % (n - 1);
-            // `i + 1 + k < 2n`: wrap once.
-            let j = i + 1 + k;
-            let j = if j >= n { j - n } else { j };
-            self.parallel.get(j as usize).copied()
-        } else {
-            Some(cpu)
+        match NonZeroU32::new(n.get() - 1) {
+            Some(others) if cpu == here => {
+                // The submitter's `k`-th turn goes to the `k`-th of the other CPUs after it.
+                let k = round % others;
+                // `i + 1 + k < 2n`: wrap once.
+                let j = i + 1 + k;
+                let j = if j >= n.get() { j - n.get() } else { j };
+                self.parallel.get(j as usize).copied()
+            }
+            _ => Some(cpu),
         }
     }
 

@@ -4,8 +4,8 @@
 //!
 //! Every raw binding rpadata uses is wrapped here once, in a small type whose invariants say what
 //! its raw pointer means; the rest of the crate is safe code over these types (the job header, which
-//! C callers own, is the one other place that handles raw pointers: see `job.rs`). Helpers for
-//! static inline C functions that have no binding live in `shim.c`.
+//! C callers own, is the one other place that handles raw pointers: see `job.rs` and
+//! `job/reorder.rs`). Helpers for static inline C functions that have no binding live in `shim.c`.
 //!
 //! C headers: [`include/linux/kobject.h`](srctree/include/linux/kobject.h),
 //! [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h),
