@@ -24,7 +24,7 @@
  * Memory: after the runs, the module stays loaded, and writing 0 (C padata) or
  * 1 (rpadata) to its mem_alloc parameter allocates mem_instances instances
  * of mem_shells shells each through that implementation (-1 frees them).
- * tools/testing/bench/run reads the kernel's memory counters around each
+ * tools/testing/bench/guest.sh reads the kernel's memory counters around each
  * write.
  */
 
@@ -537,7 +537,8 @@ static void mem_free(void)
 {
 	unsigned int i, k;
 
-	for (i = 0; mem_inst && i < mem_instances; i++) {
+	/* Both arrays exist before any instance is allocated. */
+	for (i = 0; mem_inst && mem_shell && i < mem_instances; i++) {
 		for (k = 0; k < mem_shells; k++) {
 			void *s = mem_shell[i * mem_shells + k];
 
