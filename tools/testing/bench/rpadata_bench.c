@@ -21,6 +21,10 @@
  * two threads), and a tiny job (size < min_chunk) against a direct call of its
  * thread function.
  *
+ * With only_empty=1 (tools/testing/bench/run --only-empty) it runs only the
+ * empty-job throughput rounds: the quick figure for comparing two builds of
+ * rpadata over many boots (tools/testing/bench/ab).
+ *
  * Memory: after the runs, the module stays loaded, and writing 0 (C padata) or
  * 1 (rpadata) to its mem_alloc parameter allocates mem_instances instances
  * of mem_shells shells each through that implementation (-1 frees them).
@@ -69,6 +73,11 @@ MODULE_PARM_DESC(mt_mib, "Buffer of the memory-bound job, MiB (default 256)");
 static unsigned int mt_rounds = 9;
 module_param(mt_rounds, uint, 0444);
 MODULE_PARM_DESC(mt_rounds, "Rounds of the multithreaded runs (default 9)");
+
+static bool only_empty;
+module_param(only_empty, bool, 0444);
+MODULE_PARM_DESC(only_empty,
+		 "Run only the empty-job throughput rounds, to compare two builds of rpadata quickly");
 
 static unsigned int mem_instances = 32;
 module_param(mem_instances, uint, 0444);
@@ -333,6 +342,8 @@ static void bench_serialized(void)
 
 	for (r = 0; r < rounds; r++) {
 		bench_throughput(false, r);
+		if (only_empty)
+			continue;
 		bench_throughput(true, r);
 		/* Rotate which implementation goes first. */
 		bench_latency((r + 0) % 3, r);
@@ -685,12 +696,12 @@ static int __init bench_init(void)
 	if (!tgt.c_shell || !tgt.r_shell || !tgt.rs_shell)
 		goto out;
 
-	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u\n",
-		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds);
+	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u only_empty=%d\n",
+		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds, only_empty);
 	/* The submitter and the multithreaded runs' caller (the hand split uses another CPU). */
 	err = run_on_cpu0(bench_serialized, "rpadata_bench");
 	if (!err)
-		err = run_on_cpu0(bench_mt, "rpadata_bench_mt");
+		err = only_empty ? 0 : run_on_cpu0(bench_mt, "rpadata_bench_mt");
 	if (err)
 		goto out;
 	pr_info("end\n");
