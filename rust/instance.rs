@@ -99,7 +99,7 @@ pub(crate) fn cpu_event(node: *mut kernel::bindings::hlist_node, cpu: u32, onlin
 pub(crate) fn registry_exit() {
     let mut r = REGISTRY.lock();
     kernel::warn_on!(!r.instances.is_empty());
-    // The static is never dropped: free the list's buffer (kept by `retain`) here, or every load
+    // The static is never dropped: free the list's buffer (removals keep it) here, or every load
     // of the module leaks it.
     r.instances = KVec::new();
     r.root = None;
@@ -276,7 +276,11 @@ impl InstanceCore {
 
     /// Forgets a freed shell.
     pub(crate) fn remove_shell(&self, shell: &Arc<ShellCore>) {
-        self.shells.lock().retain(|s| !Arc::ptr_eq(s, shell));
+        let mut shells = self.shells.lock();
+        // Not `retain`, whose swaps keep bounds checks (panic paths) in the module.
+        if let Some(i) = shells.iter().position(|s| Arc::ptr_eq(s, shell)) {
+            let _ = shells.remove(i);
+        }
     }
 }
 
@@ -443,10 +447,12 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         {
-            REGISTRY
-                .lock()
-                .instances
-                .retain(|i| !Arc::ptr_eq(i, &self.core));
+            let mut registry = REGISTRY.lock();
+            let instances = &mut registry.instances;
+            // As in `remove_shell`.
+            if let Some(i) = instances.iter().position(|i| Arc::ptr_eq(i, &self.core)) {
+                let _ = instances.remove(i);
+            }
         }
         // No new shell from here on; every job of every shell is serialized once the loop is
         // done, every `do_serial` call that passed one on has returned after the grace period
