@@ -20,8 +20,8 @@ used() {
 }
 
 p=/sys/module/rpadata_bench/parameters
-# A quick run (only_empty=1) measures nothing else.
-[ "$(cat $p/only_empty)" = Y ] && exit 0
+# A quick run (only=empty, work or latency) measures nothing else.
+[ -n "$(cat $p/only)" ] && exit 0
 n=$(cat $p/mem_instances) s=$(cat $p/mem_shells)
 for r in 0 1 2 3 4 5; do
 	for k in 0 1; do

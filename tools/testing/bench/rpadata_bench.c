@@ -21,9 +21,9 @@
  * two threads), and a tiny job (size < min_chunk) against a direct call of its
  * thread function.
  *
- * With only_empty=1 (tools/testing/bench/run --only-empty) it runs only the
- * empty-job throughput rounds: the quick figure for comparing two builds of
- * rpadata over many boots (tools/testing/bench/ab).
+ * With only=empty, only=work or only=latency (tools/testing/bench/run --only
+ * WHAT) it runs only the serialized rounds of that figure: quick runs for
+ * comparing two builds of rpadata over many boots (tools/testing/bench/ab).
  *
  * Memory: after the runs, the module stays loaded, and writing 0 (C padata) or
  * 1 (rpadata) to its mem_alloc parameter allocates mem_instances instances
@@ -74,10 +74,15 @@ static unsigned int mt_rounds = 9;
 module_param(mt_rounds, uint, 0444);
 MODULE_PARM_DESC(mt_rounds, "Rounds of the multithreaded runs (default 9)");
 
-static bool only_empty;
-module_param(only_empty, bool, 0444);
-MODULE_PARM_DESC(only_empty,
-		 "Run only the empty-job throughput rounds, to compare two builds of rpadata quickly");
+static char *only = "";
+module_param(only, charp, 0444);
+MODULE_PARM_DESC(only,
+		 "Run only the rounds of one figure: empty, work (throughput) or latency; default all");
+
+static bool run_part(const char *part)
+{
+	return !*only || !strcmp(only, part);
+}
 
 static unsigned int mem_instances = 32;
 module_param(mem_instances, uint, 0444);
@@ -341,14 +346,16 @@ static void bench_serialized(void)
 	run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
 
 	for (r = 0; r < rounds; r++) {
-		bench_throughput(false, r);
-		if (only_empty)
-			continue;
-		bench_throughput(true, r);
-		/* Rotate which implementation goes first. */
-		bench_latency((r + 0) % 3, r);
-		bench_latency((r + 1) % 3, r);
-		bench_latency((r + 2) % 3, r);
+		if (run_part("empty"))
+			bench_throughput(false, r);
+		if (run_part("work"))
+			bench_throughput(true, r);
+		if (run_part("latency")) {
+			/* Rotate which implementation goes first. */
+			bench_latency((r + 0) % 3, r);
+			bench_latency((r + 1) % 3, r);
+			bench_latency((r + 2) % 3, r);
+		}
 	}
 }
 
@@ -681,6 +688,8 @@ static int __init bench_init(void)
 	if (!jobs || !rounds || !segments || segments > jobs || !lat_jobs || !mt_mib ||
 	    mt_mib > 4096 || !mt_rounds)
 		return -EINVAL;
+	if (*only && strcmp(only, "empty") && strcmp(only, "work") && strcmp(only, "latency"))
+		return -EINVAL;
 	get_random_bytes(payload, sizeof(payload));
 	job_cache = KMEM_CACHE(bjob, 0);
 	if (!job_cache)
@@ -696,12 +705,13 @@ static int __init bench_init(void)
 	if (!tgt.c_shell || !tgt.r_shell || !tgt.rs_shell)
 		goto out;
 
-	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u only_empty=%d\n",
-		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds, only_empty);
+	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u only=%s\n",
+		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds,
+		*only ? only : "all");
 	/* The submitter and the multithreaded runs' caller (the hand split uses another CPU). */
 	err = run_on_cpu0(bench_serialized, "rpadata_bench");
 	if (!err)
-		err = only_empty ? 0 : run_on_cpu0(bench_mt, "rpadata_bench_mt");
+		err = *only ? 0 : run_on_cpu0(bench_mt, "rpadata_bench_mt");
 	if (err)
 		goto out;
 	pr_info("end\n");
