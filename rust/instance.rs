@@ -276,11 +276,15 @@ impl InstanceCore {
 
     /// Forgets a freed shell.
     pub(crate) fn remove_shell(&self, shell: &Arc<ShellCore>) {
-        let mut shells = self.shells.lock();
-        // Not `retain`, whose swaps keep bounds checks (panic paths) in the module.
-        if let Some(i) = shells.iter().position(|s| Arc::ptr_eq(s, shell)) {
-            let _ = shells.remove(i);
-        }
+        remove_arc(&mut self.shells.lock(), shell);
+    }
+}
+
+/// Removes `item` from `list`, which holds it at most once. Not `KVec::retain`, whose swaps keep
+/// bounds checks (panic paths) in the module.
+fn remove_arc<T>(list: &mut KVec<Arc<T>>, item: &Arc<T>) {
+    if let Some(i) = list.iter().position(|x| Arc::ptr_eq(x, item)) {
+        let _ = list.remove(i);
     }
 }
 
@@ -446,14 +450,7 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        {
-            let mut registry = REGISTRY.lock();
-            let instances = &mut registry.instances;
-            // As in `remove_shell`.
-            if let Some(i) = instances.iter().position(|i| Arc::ptr_eq(i, &self.core)) {
-                let _ = instances.remove(i);
-            }
-        }
+        remove_arc(&mut REGISTRY.lock().instances, &self.core);
         // No new shell from here on; every job of every shell is serialized once the loop is
         // done, every `do_serial` call that passed one on has returned after the grace period
         // that follows, and the workqueues (dropped next) are drained by `destroy_workqueue()`.
