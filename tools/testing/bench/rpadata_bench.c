@@ -46,6 +46,7 @@
 #include <linux/padata.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/vmalloc.h>
 #include <rpadata.h>
@@ -78,6 +79,9 @@ static char *only = "";
 module_param(only, charp, 0444);
 MODULE_PARM_DESC(only,
 		 "Run only the rounds of one figure: empty, work (throughput) or latency; default all");
+
+/* The values of only, other than "" (all). */
+static const char * const only_parts[] = { "empty", "work", "latency" };
 
 static bool run_part(const char *part)
 {
@@ -688,7 +692,7 @@ static int __init bench_init(void)
 	if (!jobs || !rounds || !segments || segments > jobs || !lat_jobs || !mt_mib ||
 	    mt_mib > 4096 || !mt_rounds)
 		return -EINVAL;
-	if (*only && strcmp(only, "empty") && strcmp(only, "work") && strcmp(only, "latency"))
+	if (*only && match_string(only_parts, ARRAY_SIZE(only_parts), only) < 0)
 		return -EINVAL;
 	get_random_bytes(payload, sizeof(payload));
 	job_cache = KMEM_CACHE(bjob, 0);
