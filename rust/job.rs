@@ -34,8 +34,7 @@ pub(crate) const STATE_IDLE: u32 = 0;
 pub(crate) const STATE_PARALLEL: u32 = 0x5250_0001;
 /// `state` of a job claimed by `do_serial`, before it is parked in its shell's reorder list.
 pub(crate) const STATE_SERIAL: u32 = 0x5250_0002;
-/// `state` of a job parked in its shell's reorder list (set under the release lock), until its
-/// serial callback starts.
+/// `state` of a job parked in its shell's reorder list, until its serial callback starts.
 pub(crate) const STATE_READY: u32 = 0x5250_0003;
 
 /// A job callback as C sees it.

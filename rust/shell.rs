@@ -8,9 +8,9 @@
 //! queues, so a job of one shell never waits for a job of another.
 //!
 //! Per job, the submission path takes only the lock of the parallel queue of the CPU that runs the
-//! parallel callback (linking into the reorder list is lock-free); `do_serial` takes the list's
-//! release lock and the lock of a serial queue per job it passes on. No lock shared by all shells
-//! or all CPUs is taken.
+//! parallel callback (linking into the reorder list is lock-free); `do_serial` tries the list's
+//! release lock (a CPU that holds it releases the jobs of the others) and takes the lock of a
+//! serial queue per job it passes on. No lock shared by all shells or all CPUs is taken.
 
 use crate::{
     cpumask::Usable,
@@ -108,10 +108,7 @@ impl ShellCore {
     /// A consistent-enough snapshot of the counters (exact when the shell is idle).
     pub(crate) fn stats(&self) -> ShellStats {
         let (submitted, next_seq) = (self.reorder.submitted(), self.reorder.next_seq());
-        let pending = {
-            let _bh = BhGuard::new();
-            self.reorder.pending()
-        };
+        let pending = self.reorder.pending();
         let serialized = self.serialized.load(Relaxed);
         let released = self.reorder.released();
         ShellStats {

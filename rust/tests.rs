@@ -51,6 +51,10 @@ mod serialized {
         parallel_cpus: Atomic<u64>,
         /// While non-zero, the serial callback of job 0 spins (BHs off) until it is cleared.
         hold_serial: Atomic<u32>,
+        /// [`Mode::Gate`] jobs spin in their parallel phase until this is non-zero.
+        gate_open: Atomic<u32>,
+        /// [`Mode::Gate`] jobs that reached the gate.
+        at_gate: Atomic<u64>,
         /// Parallel phases parked by the test, released by it later.
         #[pin]
         parked: SpinLock<KVec<Pending<TestJob>>>,
@@ -72,6 +76,8 @@ mod serialized {
                     inline_runs: Atomic::new(0),
                     parallel_cpus: Atomic::new(0),
                     hold_serial: Atomic::new(0),
+                    gate_open: Atomic::new(0),
+                    at_gate: Atomic::new(0),
                     parked <- new_spinlock!(KVec::new(), "rpadata_test_parked"),
                 }),
                 GFP_KERNEL,
@@ -108,6 +114,9 @@ mod serialized {
         Park,
         /// `do_serial` at once.
         Now,
+        /// Wait (BHs off, at most 200 ms) until the test opens the gate, then `do_serial`: jobs
+        /// waiting on several CPUs call it at the same moment.
+        Gate,
     }
 
     struct TestJob {
@@ -147,6 +156,14 @@ mod serialized {
                     let mut parked = rec.parked.lock();
                     // On allocation failure the job is dropped, i.e. serialized at once.
                     let _ = parked.push(job, GFP_ATOMIC);
+                }
+                Mode::Gate => {
+                    rec.at_gate.add(1, Relaxed);
+                    let mut spins = 0;
+                    while rec.gate_open.load(Relaxed) == 0 && spins < 20_000 {
+                        udelay(Delta::from_micros(10));
+                        spins += 1;
+                    }
                 }
                 Mode::Random => {
                     let r = job.index.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60;
@@ -342,6 +359,44 @@ mod serialized {
     }
 
     #[test]
+    fn jobs_parked_while_another_cpu_releases_are_not_left_behind() -> Result {
+        // A `do_serial` that finds the release lock taken leaves its job to the holder. Each round
+        // has jobs wait at a gate in their parallel phase on two CPUs or more, then opens it, so
+        // that their `do_serial` calls meet. A job left behind at the end of a round would never
+        // be released (no later job comes to release it): each round must drain on its own.
+        let cpus = online_cpus();
+        if cpus.len() < 3 {
+            return Ok(());
+        }
+        let inst = Instance::new(c"kunit_handoff")?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        // Every CPU but the submitter's runs one of these (one of them two, by turns).
+        let burst = cpus.len() as u64 - 1;
+        let mut n = 0;
+        for _ in 0..200 {
+            rec.gate_open.store(0, Relaxed);
+            assert_eq!(submit(&shell, &rec, n, burst, &cpus, Mode::Gate)?, 0);
+            let at_gate = n + 2;
+            n += burst;
+            wait_until(|| rec.at_gate.load(Relaxed) >= at_gate);
+            rec.gate_open.store(1, Relaxed);
+            // The holder counts the jobs it released after passing them on: it may still be
+            // counting when their serial callbacks have already run.
+            let drained = || {
+                let s = shell.stats();
+                (s.serialized, s.released, s.reorder_pending) == (n, n, 0)
+            };
+            wait_until(drained);
+            let s = shell.stats();
+            assert_eq!((s.serialized, s.released, s.reorder_pending), (n, n, 0));
+        }
+        drop(shell);
+        assert_eq!(seen(&rec), clean(n, 0));
+        Ok(())
+    }
+
+    #[test]
     fn counters_balance_when_idle() -> Result {
         let cpus = online_cpus();
         let inst = Instance::new(c"kunit_stats")?;
@@ -450,6 +505,10 @@ mod serialized {
         assert_eq!(submit(&shell, &rec, 2, 10, &cpus, Mode::Random)?, 0);
         assert!(rec.inline_runs.load(Relaxed) >= 1);
         assert_eq!(rec.serial_runs.load(Relaxed), 0);
+        // All ten are parked in the reorder list behind the first two (a few call `do_serial`
+        // from a workqueue a little later).
+        wait_until(|| shell.stats().reorder_pending == 10);
+        assert_eq!(shell.stats().reorder_pending, 10);
         rec.release_parked();
         drop(shell);
         assert_eq!(seen(&rec), clean(12, 0));

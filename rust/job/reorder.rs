@@ -27,8 +27,6 @@ use kernel::{
 struct ReleaseSide {
     /// The first job not yet released, or the list's stub.
     head: *mut JobHeader,
-    /// Jobs done with their parallel phase that wait for an earlier job.
-    pending: u32,
 }
 
 // SAFETY: Jobs are `Send`; `head` is only used under the lock that holds this value.
@@ -42,30 +40,37 @@ unsafe impl Send for ReleaseSide {}
 /// takes ownership of a job when `do_serial` parks it, and gives it up in order.
 ///
 /// Submitters link without a lock, as in Vyukov's intrusive multi-producer queue: each swaps its
-/// job into `tail`, then links the previous tail to it. `do_serial` parks and releases at the head
-/// under the release lock. A stub header stands in for an empty list, so that submitters never
-/// touch the head; the releaser puts the stub back behind the last job before releasing it. A
-/// job's successor may be swapped in but not linked yet for the few instructions between a
-/// submitter's two steps (BHs disabled); a releaser that meets that state waits for the link
-/// rather than leave a ready job behind for a later job's parallel phase.
+/// job into `tail`, then links the previous tail to it. `do_serial` parks its job and releases at
+/// the head under the release lock, or leaves that to the CPU holding it. A stub header stands in
+/// for an empty list, so that submitters never touch the head; the releaser puts the stub back
+/// behind the last job before releasing it. A job's successor may be swapped in but not linked
+/// yet for the few instructions between a submitter's two steps (BHs disabled); a releaser that
+/// meets that state waits for the link rather than leave a ready job behind for a later job's
+/// parallel phase.
 ///
 /// # Invariants
 ///
 /// `stub` is never ready and never released. The jobs on the list, and the stub, form a chain
 /// linked through `next` from the release side's `head`; a node whose `next` is NULL is `tail`, or
 /// has had its successor swapped into `tail` by a submitter that has not linked it yet. A job
-/// whose state is [`STATE_READY`] (set under the release lock) is owned by the list; the others are
-/// owned by whoever runs their parallel phase, who does not touch `next`. `released` is the number
-/// of jobs given up so far, and never exceeds `submitted`; `released_seen` never exceeds
-/// `released`.
+/// whose state is [`STATE_READY`] is owned by the list; the others are owned by whoever runs their
+/// parallel phase, who does not touch `next`. `released` is the number of jobs given up so far,
+/// and never exceeds `submitted`; `released_seen` never exceeds `released`. `parked` is the number
+/// of jobs made ready so far; a job made ready while a releaser held the lock is seen by that
+/// releaser before it returns, or by a later one. So the release lock is only ever taken by
+/// [`ReorderList::release`], with `try_lock()`: a holder that did not release would leave the jobs
+/// of parkers that found the lock taken behind.
 #[repr(C)]
 #[pin_data]
 pub(crate) struct ReorderList {
     /// Written by every submission, on its own cache line: the releaser works on the fields that
     /// follow, from another CPU.
     submit: SubmitSide,
-    /// Jobs given up so far (written by the releaser only).
+    /// Jobs given up so far (written under the release lock).
     released: Atomic<u64>,
+    /// Jobs parked so far (by `do_serial`, without the release lock): a parker that finds the
+    /// lock taken leaves its job to the holder, who looks at this count again after unlocking.
+    parked: Atomic<u64>,
     #[pin]
     release: SpinLock<ReleaseSide>,
     stub: JobHeader,
@@ -107,11 +112,11 @@ impl ReorderList {
                 released_seen: Atomic::new(0),
             },
             released: Atomic::new(0),
+            parked: Atomic::new(0),
             release <- new_spinlock!(
                 ReleaseSide {
                     // SAFETY: As above.
                     head: unsafe { &raw mut (*this.as_ptr()).stub },
-                    pending: 0,
                 },
                 "rpadata_reorder"
             ),
@@ -164,27 +169,50 @@ impl ReorderList {
         room
     }
 
-    /// Parks a job whose parallel phase is over (`do_serial`) and passes every job that is now
-    /// ready at the head of the list to `pass`, in order, under the release lock. Called with BHs
-    /// disabled, by the job's owner; the job must be linked on this list.
+    /// Parks a job whose parallel phase is over (`do_serial`) and sees that every job that is now
+    /// ready at the head of the list is passed to `pass`, in order, under the release lock. Called
+    /// with BHs disabled, by the job's owner; the job must be linked on this list.
+    ///
+    /// Whoever holds the release lock releases for everyone: a parker that finds it taken leaves
+    /// its job to the holder and returns at once, instead of spinning while the holder passes a
+    /// batch on (C padata's `spin_trylock()` in `padata_reorder()`, without its lost-job window).
+    /// The parker counts its job in `parked` after marking it ready and before trying the lock;
+    /// the holder compares the count after unlocking with the one it had before it took the lock,
+    /// both sides with a full barrier between count and lock, so either the holder sees the new
+    /// count and tries again, or the parker sees the lock free. `pass` may thus run for jobs
+    /// parked by other CPUs; while they park faster than the holder passes jobs on, the holder
+    /// goes on releasing (the in-flight limit bounds how far ahead they get), as the holder of C
+    /// padata's `pd->lock` does.
     pub(crate) fn release(&self, job: JobRef, mut pass: impl FnMut(JobRef)) {
-        let mut r = self.release.lock();
         let p = job.ptr();
         core::mem::forget(job);
-        // INVARIANT: The list owns the job from this store on, made under the release lock; it is
-        // linked (caller's promise, upheld by `do_serial`, which parks a job on the shell it was
-        // submitted to).
-        // SAFETY: The job is valid and ours until this store.
-        unsafe { (*p).state.store(STATE_READY, Relaxed) };
-        r.pending += 1;
-        let mut n = 0;
-        while let Some(ready) = self.pop_ready(&mut r) {
-            r.pending -= 1;
-            n += 1;
-            pass(ready);
-        }
-        if n != 0 {
-            self.released.add(n, Relaxed);
+        // INVARIANT: The list owns the job from this store on; it is linked (caller's promise,
+        // upheld by `do_serial`, which parks a job on the shell it was submitted to). The release
+        // pairs with the releaser's acquire, so the job's parallel phase happens before its
+        // serial one.
+        // SAFETY: The job is valid and ours until this store; we do not touch it afterwards (a
+        // releaser on another CPU may pass it on and its serial callback free it at once).
+        unsafe { (*p).state.store(STATE_READY, Release) };
+        // Full: orders the store above before the count, and the count before the lock attempt.
+        // A holder that saw this count, or a later one, before it released has seen this job.
+        let mut seen = self.parked.fetch_add(1, Full).wrapping_add(1);
+        while let Some(mut r) = self.release.try_lock() {
+            let mut n = 0;
+            while let Some(ready) = self.pop_ready(&mut r) {
+                n += 1;
+                pass(ready);
+            }
+            if n != 0 {
+                self.released.add(n, Relaxed);
+            }
+            drop(r);
+            // A fully ordered read after the unlock (see above). A count that moved since `seen`
+            // may only be jobs already passed on: another round finds nothing to do.
+            let now = self.parked.fetch_add(0, Full);
+            if now == seen {
+                break;
+            }
+            seen = now;
         }
     }
 
@@ -203,8 +231,9 @@ impl ReorderList {
             r.head = next;
             h = next;
         }
-        // SAFETY: `h` is a job on the list (type invariant); `state` is atomic.
-        if unsafe { (*h).state.load(Relaxed) } != STATE_READY {
+        // SAFETY: `h` is a job on the list (type invariant); `state` is atomic. Acquire: pairs
+        // with the parker's release, so the job's parallel phase happened before what follows.
+        if unsafe { (*h).state.load(Acquire) } != STATE_READY {
             return None;
         }
         // SAFETY: `h` is on the list and owned by it, being ready.
@@ -269,8 +298,15 @@ impl ReorderList {
         self.released.load(Relaxed)
     }
 
-    /// Jobs waiting for an earlier job, read under the release lock.
+    /// Jobs parked and waiting for an earlier job (exact when nobody is parking or releasing).
+    ///
+    /// Reads the counts without the release lock: a holder of that lock must release (see the
+    /// type invariants).
     pub(crate) fn pending(&self) -> u32 {
-        self.release.lock().pending
+        // `released` first: a job counts in `parked` before it counts in `released`.
+        let released = self.released.load(Relaxed);
+        let parked = self.parked.load(Relaxed);
+        // Bounded by the jobs in flight (at most the shell gate's `u32` count).
+        parked.saturating_sub(released) as u32
     }
 }
