@@ -371,7 +371,8 @@ mod serialized {
         let inst = Instance::new(c"kunit_handoff")?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
-        // Every CPU but the submitter's runs one of these (one of them two, by turns).
+        // One job per CPU but one: the CPUs other than the submitter's get one each, or, when the
+        // submitter's turn falls in the burst, one of them gets two (and runs them one by one).
         let burst = cpus.len() as u64 - 1;
         let mut n = 0;
         for _ in 0..200 {
