@@ -175,14 +175,15 @@ impl ReorderList {
     ///
     /// Whoever holds the release lock releases for everyone: a parker that finds it taken leaves
     /// its job to the holder and returns at once, instead of spinning while the holder passes a
-    /// batch on (C padata's `spin_trylock()` in `padata_reorder()`, without its lost-job window).
+    /// batch on (as `padata_reorder()` did with `spin_trylock_bh()` in earlier versions of C
+    /// padata, without its lost-job window).
     /// The parker counts its job in `parked` after marking it ready and before trying the lock;
     /// the holder compares the count after unlocking with the one it had before it took the lock,
     /// both sides with a full barrier between count and lock, so either the holder sees the new
     /// count and tries again, or the parker sees the lock free. `pass` may thus run for jobs
     /// parked by other CPUs; while they park faster than the holder passes jobs on, the holder
     /// goes on releasing (the in-flight limit bounds how far ahead they get), as the holder of C
-    /// padata's `pd->lock` does.
+    /// padata's `pd->lock` did.
     pub(crate) fn release(&self, job: JobRef, mut pass: impl FnMut(JobRef)) {
         let p = job.ptr();
         core::mem::forget(job);
@@ -207,7 +208,8 @@ impl ReorderList {
             }
             drop(r);
             // A fully ordered read after the unlock (see above). A count that moved since `seen`
-            // may only be jobs already passed on: another round finds nothing to do.
+            // means a job was parked meanwhile, maybe after our last look at the head: look again
+            // (if it was passed on already, that round finds nothing to do).
             let now = self.parked.fetch_add(0, Full);
             if now == seen {
                 break;
