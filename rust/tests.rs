@@ -384,13 +384,12 @@ mod serialized {
             rec.gate_open.store(1, Relaxed);
             // The holder counts the jobs it released after passing them on: it may still be
             // counting when their serial callbacks have already run.
-            let drained = || {
+            let counts = || {
                 let s = shell.stats();
-                (s.serialized, s.released, s.reorder_pending) == (n, n, 0)
+                (s.serialized, s.released, s.reorder_pending)
             };
-            wait_until(drained);
-            let s = shell.stats();
-            assert_eq!((s.serialized, s.released, s.reorder_pending), (n, n, 0));
+            wait_until(|| counts() == (n, n, 0));
+            assert_eq!(counts(), (n, n, 0));
         }
         drop(shell);
         assert_eq!(seen(&rec), clean(n, 0));
