@@ -486,6 +486,50 @@ static void bench_mt_run(struct mt_arg *arg, unsigned long words, unsigned int r
 	}
 }
 
+/* The tiny job's calls are timed in this many blocks of each kind. */
+#define TINY_BLOCKS 10
+
+/*
+ * Tiny job of round r: size < min_chunk, so rpadata runs it in the caller,
+ * against direct calls of the thread function. The direct calls go through an
+ * opaque pointer and vary their range, as rpadata's do: the compiler must not
+ * fold them away. The two kinds run in alternate blocks, each block's pair in
+ * the other order from the previous one, so that neither always runs first or
+ * in a slower stretch of the host.
+ */
+static void bench_tiny(struct mt_arg *arg, unsigned int r)
+{
+	int (*fn)(unsigned long, unsigned long, void *) = cpu_fn;
+	struct rpadata_mt_job job = {
+		.thread_fn = cpu_fn, .fn_arg = arg, .size = 16,
+		.min_chunk = 1024, .max_threads = num_online_cpus(),
+	};
+	unsigned long i, first, n = 100000, block = n / TINY_BLOCKS;
+	u64 t0, direct = 0, via = 0;
+	unsigned int b, k;
+
+	OPTIMIZER_HIDE_VAR(fn);
+	for (b = 0; b < TINY_BLOCKS; b++) {
+		first = b * block;
+		for (k = 0; k < 2; k++) {
+			t0 = ktime_get_ns();
+			if ((r + b + k) % 2) {
+				for (i = first; i < first + block; i++) {
+					job.start = i;
+					rpadata_do_multithreaded(&job);
+				}
+				via += ktime_get_ns() - t0;
+			} else {
+				for (i = first; i < first + block; i++)
+					fn(i, i + 16, arg);
+				direct += ktime_get_ns() - t0;
+			}
+		}
+	}
+	pr_info("mt_tiny impl=rpadata round=%u calls=%lu direct_ns=%llu rpadata_ns=%llu\n",
+		r, n, direct, via);
+}
+
 /*
  * Runs from a thread bound to CPU 0. Each round runs every thread count once,
  * in reverse order every other round, so that speedups can be taken per round
@@ -513,35 +557,7 @@ static void bench_mt(void)
 				continue;
 			bench_mt_run(&arg, words, r, run);
 		}
-		/* Tiny job: size < min_chunk, against a direct call. */
-		{
-			int (*fn)(unsigned long, unsigned long, void *) = cpu_fn;
-			struct rpadata_mt_job job = {
-				.thread_fn = cpu_fn, .fn_arg = &arg, .size = 16,
-				.min_chunk = 1024, .max_threads = num_online_cpus(),
-			};
-			unsigned long i, n = 100000;
-			u64 t0, direct, via;
-
-			/*
-			 * The direct calls go through an opaque pointer and vary
-			 * their range, as rpadata's do: the compiler must not fold
-			 * them away.
-			 */
-			OPTIMIZER_HIDE_VAR(fn);
-			t0 = ktime_get_ns();
-			for (i = 0; i < n; i++)
-				fn(i, i + 16, &arg);
-			direct = ktime_get_ns() - t0;
-			t0 = ktime_get_ns();
-			for (i = 0; i < n; i++) {
-				job.start = i;
-				rpadata_do_multithreaded(&job);
-			}
-			via = ktime_get_ns() - t0;
-			pr_info("mt_tiny impl=rpadata round=%u calls=%lu direct_ns=%llu rpadata_ns=%llu\n",
-				r, n, direct, via);
-		}
+		bench_tiny(&arg, r);
 	}
 	vfree(arg.buf);
 }
