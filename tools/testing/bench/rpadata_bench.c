@@ -100,6 +100,14 @@ MODULE_PARM_DESC(mem_shells, "Shells per instance allocated by mem_alloc (defaul
 enum impl { IMPL_C, IMPL_R, IMPL_RS };
 static const char *const impl_name[] = { "c", "rpadata", "rpadata_softirq" };
 
+static char *only_impl = "";
+module_param(only_impl, charp, 0444);
+MODULE_PARM_DESC(only_impl,
+		 "Run the throughput segments of one implementation only, c or rpadata, for profiles (no ratios then); default both");
+
+/* The implementation only_impl names, or -1 for both. */
+static int only_impl_id = -1;
+
 struct bjob {
 	struct padata_priv c;
 	struct rpadata_priv r;
@@ -315,8 +323,11 @@ static void bench_throughput(bool work, unsigned int r)
 			unsigned long n = s == segments - 1 ? jobs - seg_n * s : seg_n;
 			unsigned long seg_refused, seg_local;
 			u64 seg_ipis;
-			s64 t = run_jobs(impl, work, n, 0, &seg_refused, &seg_ipis, &seg_local);
+			s64 t;
 
+			if (only_impl_id >= 0 && impl != only_impl_id)
+				continue;
+			t = run_jobs(impl, work, n, 0, &seg_refused, &seg_ipis, &seg_local);
 			if (t < 0) {
 				ns[impl] = t;
 			} else if (ns[impl] >= 0) {
@@ -330,6 +341,8 @@ static void bench_throughput(bool work, unsigned int r)
 	for (k = 0; k < 2; k++) {
 		u64 rate = ns[k] > 0 ? div64_u64((u64)jobs * NSEC_PER_SEC, ns[k]) : 0;
 
+		if (only_impl_id >= 0 && k != only_impl_id)
+			continue;
 		pr_info("serial_throughput impl=%s workload=%s round=%u jobs=%lu segments=%u ns=%lld refused=%lu jobs_per_s=%llu ipis=%llu parallel_on_submitter=%lu\n",
 			impl_name[k], work ? "work" : "empty", r, jobs, segments, ns[k],
 			refused[k], rate, ipis[k], local[k]);
@@ -346,8 +359,10 @@ static void bench_serialized(void)
 	 * Warm-up, not reported: the first run of each pays for creating
 	 * workers and warming the slab caches.
 	 */
-	run_jobs(IMPL_C, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
-	run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
+	if (only_impl_id != IMPL_R)
+		run_jobs(IMPL_C, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
+	if (only_impl_id != IMPL_C)
+		run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
 
 	for (r = 0; r < rounds; r++) {
 		if (run_part("empty"))
@@ -710,6 +725,12 @@ static int __init bench_init(void)
 		return -EINVAL;
 	if (*only && match_string(only_parts, ARRAY_SIZE(only_parts), only) < 0)
 		return -EINVAL;
+	if (*only_impl) {
+		/* c or rpadata: the first two names of impl_name. */
+		only_impl_id = match_string(impl_name, IMPL_RS, only_impl);
+		if (only_impl_id < 0)
+			return -EINVAL;
+	}
 	get_random_bytes(payload, sizeof(payload));
 	job_cache = KMEM_CACHE(bjob, 0);
 	if (!job_cache)
@@ -725,9 +746,9 @@ static int __init bench_init(void)
 	if (!tgt.c_shell || !tgt.r_shell || !tgt.rs_shell)
 		goto out;
 
-	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u only=%s\n",
+	pr_info("start cpus=%u jobs=%lu rounds=%u segments=%u lat_jobs=%lu mt_mib=%u mt_rounds=%u only=%s only_impl=%s\n",
 		num_online_cpus(), jobs, rounds, segments, lat_jobs, mt_mib, mt_rounds,
-		*only ? only : "all");
+		*only ? only : "all", *only_impl ? only_impl : "both");
 	/* The submitter and the multithreaded runs' caller (the hand split uses another CPU). */
 	err = run_on_cpu0(bench_serialized, "rpadata_bench");
 	if (!err)
