@@ -24,6 +24,8 @@
  * With only=empty, only=work or only=latency (tools/testing/bench/run --only
  * WHAT) it runs only the serialized rounds of that figure: quick runs for
  * comparing two builds of rpadata over many boots (tools/testing/bench/ab).
+ * With only_impl=c or only_impl=rpadata the throughput segments (and the
+ * warm-up) run for that implementation alone: for profiles, without ratios.
  *
  * Memory: after the runs, the module stays loaded, and writing 0 (C padata) or
  * 1 (rpadata) to its mem_alloc parameter allocates mem_instances instances
