@@ -110,6 +110,11 @@ MODULE_PARM_DESC(only_impl,
 /* The implementation only_impl names, or -1 for both. */
 static int only_impl_id = -1;
 
+static bool run_impl(enum impl impl)
+{
+	return only_impl_id < 0 || impl == only_impl_id;
+}
+
 struct bjob {
 	struct padata_priv c;
 	struct rpadata_priv r;
@@ -327,7 +332,7 @@ static void bench_throughput(bool work, unsigned int r)
 			u64 seg_ipis;
 			s64 t;
 
-			if (only_impl_id >= 0 && impl != only_impl_id)
+			if (!run_impl(impl))
 				continue;
 			t = run_jobs(impl, work, n, 0, &seg_refused, &seg_ipis, &seg_local);
 			if (t < 0) {
@@ -343,7 +348,7 @@ static void bench_throughput(bool work, unsigned int r)
 	for (k = 0; k < 2; k++) {
 		u64 rate = ns[k] > 0 ? div64_u64((u64)jobs * NSEC_PER_SEC, ns[k]) : 0;
 
-		if (only_impl_id >= 0 && k != only_impl_id)
+		if (!run_impl(k))
 			continue;
 		pr_info("serial_throughput impl=%s workload=%s round=%u jobs=%lu segments=%u ns=%lld refused=%lu jobs_per_s=%llu ipis=%llu parallel_on_submitter=%lu\n",
 			impl_name[k], work ? "work" : "empty", r, jobs, segments, ns[k],
@@ -361,9 +366,9 @@ static void bench_serialized(void)
 	 * Warm-up, not reported: the first run of each pays for creating
 	 * workers and warming the slab caches.
 	 */
-	if (only_impl_id != IMPL_R)
+	if (run_impl(IMPL_C))
 		run_jobs(IMPL_C, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
-	if (only_impl_id != IMPL_C)
+	if (run_impl(IMPL_R))
 		run_jobs(IMPL_R, true, jobs / 10 ?: 1, 0, &refused, &ipis, &local);
 
 	for (r = 0; r < rounds; r++) {
