@@ -10,6 +10,20 @@
 . /root/guest/sysfs.sh
 . /root/guest/samples.sh
 
+# The modules built on rpadata that a check may load; rpadata itself is left
+# as the checks left it (some unload and reload it on purpose). One rmmod per
+# module: busybox's stops at the first one that is not loaded.
+unload_clients() {
+	for m in rpadata_test_consumer rpadata_sample_mt rpadata_sample_serial; do
+		rmmod $m 2>/dev/null
+	done
+	return 0
+}
+
+ktap_cleanup() {
+	unload_clients
+}
+
 ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS
 
 # On the debug kernel: unload everything, then let kmemleak scan twice and
@@ -18,7 +32,7 @@ ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS
 # as bare addresses: a report is ours if a frame names rpadata (a module of an
 # earlier load still symbolised at the same address) or is not symbolised.
 if [ -e /sys/kernel/debug/kmemleak ]; then
-	rmmod rpadata_test_consumer rpadata_sample_mt rpadata_sample_serial 2>/dev/null
+	unload_clients
 	rmmod rpadata 2>/dev/null
 	echo scan > /sys/kernel/debug/kmemleak
 	sleep 6

@@ -27,6 +27,13 @@ expect_fail_with() {
 	fail "'$*' failed without $want: $out"
 }
 
+# ktap_cleanup: run after a check that failed, so that what it left behind
+# (a module it did not get to unload) does not fail the checks after it too.
+# Checks that pass clean up after themselves. A suite may redefine it.
+ktap_cleanup() {
+	:
+}
+
 # ktap_run NAME...: run the checks t_NAME in order, print one KTAP document.
 ktap_run() {
 	echo "KTAP version 1"
@@ -44,6 +51,7 @@ ktap_run() {
 		else
 			sed 's/^/# /' /tmp/ktap.out
 			echo "not ok $i $t"
+			ktap_cleanup
 		fi
 	done
 }
