@@ -9,7 +9,8 @@
 #   make check-debug  the same on the debug kernel (lockdep, KASAN, kmemleak)
 #   make stress     the hotplug/cpumask/traffic stress for minutes
 #   make bench      rpadata against C padata in one QEMU boot: a table of ratios
-#                   (FLAVOUR=inline: on a kernel with CONFIG_RUST_INLINE_HELPERS)
+#                   (FLAVOUR=inline: on a kernel with CONFIG_RUST_INLINE_HELPERS),
+#                   then tcrypt through rpcrypt, pcrypt and neither (bench-crypto)
 #   make clippy     build with CLIPPY=1
 #   make fmtcheck   rustfmt --check with the kernel's .rustfmt.toml (make fmt applies it)
 #   make kdir       print the kernel build directory in use
@@ -50,9 +51,9 @@ CLIPPY_OUT := $(CURDIR)/build/clippy$(RPADATA_SUFFIX)
 BENCH_OUT := $(CURDIR)/build/bench$(RPADATA_SUFFIX)
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) \
-	CONFIG_RPADATA=m CONFIG_RPADATA_SAMPLES=m
+	CONFIG_RPADATA=m CONFIG_RPADATA_SAMPLES=m CONFIG_RPADATA_RPCRYPT=m
 
-.PHONY: all modules kernel test-modules bench-modules bench run check check-debug stress clippy fmtcheck fmt kdir \
+.PHONY: all modules kernel test-modules bench-modules bench bench-crypto run check check-debug stress clippy fmtcheck fmt kdir \
 	symvers install clean help
 
 all: modules
@@ -73,9 +74,14 @@ bench-modules: $(KERNEL_DEP)
 	@mkdir -p $(BENCH_OUT)
 	$(MAKE) $(KBUILD_ARGS) MO=$(BENCH_OUT) CONFIG_RPADATA_BENCH=m modules
 
-# make bench [BENCH_ARGS="--smp 4 --jobs 200000"]
-bench: bench-modules
+# make bench [BENCH_ARGS="--smp 4 --jobs 200000"] [CRYPTO_BENCH_ARGS="--rounds 3"]
+bench: bench-modules modules
 	tools/testing/bench/run $(BENCH_ARGS)
+	tools/testing/bench/crypto $(CRYPTO_BENCH_ARGS)
+
+# Only pcrypt's workload (tcrypt mode 215 through rpcrypt, pcrypt and neither).
+bench-crypto: modules
+	tools/testing/bench/crypto $(CRYPTO_BENCH_ARGS)
 
 run: modules
 	tools/testing/run-main
@@ -124,4 +130,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'

@@ -18,6 +18,12 @@
 
 /* rpadata_alloc_flags(): serial callbacks run from softirq context (WQ_BH). */
 #define RPADATA_SERIAL_SOFTIRQ	0x01
+/*
+ * rpadata_alloc_flags(): parallel callbacks whose turn falls on the submitting
+ * CPU run in rpadata_do_parallel() itself, for submitters that submit a few
+ * jobs and then wait or return (crypto, network softirqs).
+ */
+#define RPADATA_PARALLEL_LOCAL	0x02
 
 struct rpadata_instance;
 struct rpadata_shell;

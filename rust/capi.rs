@@ -59,6 +59,10 @@ macro_rules! bad_arg {
 /// ([`InstanceOptions::serial_softirq`]).
 const RPADATA_SERIAL_SOFTIRQ: c_uint = 0x01;
 
+/// `RPADATA_PARALLEL_LOCAL`: the submitting CPU runs its turns of parallel callbacks in
+/// `rpadata_do_parallel()` ([`InstanceOptions::parallel_local`]).
+const RPADATA_PARALLEL_LOCAL: c_uint = 0x02;
+
 /// `rpadata_alloc()`: allocates an instance called `name`; NULL on any failure (bad or duplicate
 /// name, no memory).
 ///
@@ -85,7 +89,7 @@ pub(crate) unsafe extern "C" fn rpadata_alloc_flags(
     bad_arg!(name.is_null(), core::ptr::null_mut());
     // SAFETY: A NUL-terminated string per the safety requirements; only borrowed for this call.
     let name = unsafe { CStr::from_char_ptr(name) };
-    if flags & !RPADATA_SERIAL_SOFTIRQ != 0 {
+    if flags & !(RPADATA_SERIAL_SOFTIRQ | RPADATA_PARALLEL_LOCAL) != 0 {
         pr_info!(
             "rpadata_alloc_flags({:?}): unknown flags {:#x}\n",
             name,
@@ -95,6 +99,7 @@ pub(crate) unsafe extern "C" fn rpadata_alloc_flags(
     }
     let opts = InstanceOptions {
         serial_softirq: flags & RPADATA_SERIAL_SOFTIRQ != 0,
+        parallel_local: flags & RPADATA_PARALLEL_LOCAL != 0,
         ..Default::default()
     };
     let inst = match Instance::new_with(name, opts) {

@@ -151,6 +151,13 @@ impl Usable {
         &self.serial
     }
 
+    /// The CPU whose turn the job with sequence number `seq` is: jobs are spread round-robin over
+    /// the usable parallel CPUs, as in C padata. Returns `None` when the instance is invalid.
+    pub(crate) fn parallel_turn(&self, seq: u32) -> Option<u32> {
+        let n = NonZeroU32::new(u32::try_from(self.parallel.len()).ok()?)?;
+        self.parallel.get((seq % n) as usize).copied()
+    }
+
     /// The CPU that runs the parallel callback of the job with sequence number `seq`, submitted on
     /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs, as in C padata, except
     /// that the turns falling on `here` are handed in turn to the other CPUs, unless `here` is the
@@ -277,6 +284,13 @@ mod tests {
         for here in [0, 1, 2, 3] {
             assert!(u.parallel_cpu(u32::MAX, here).is_some());
         }
+        // Without the hand-off, the turns are plain round-robin, the submitter's included.
+        for (seq, cpu) in (0..8).zip([0, 2, 3, 0, 2, 3, 0, 2]) {
+            assert_eq!(u.parallel_turn(seq), Some(cpu));
+        }
+        let empty = mask_of(&[])?;
+        let no_parallel = Usable::new(&empty, &all, &all)?;
+        assert_eq!(no_parallel.parallel_turn(0), None);
         // The submitter's CPU is the only parallel CPU: it runs the job.
         let only2 = mask_of(&[2])?;
         let one = Usable::new(&only2, &all, &all)?;

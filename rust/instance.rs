@@ -147,6 +147,8 @@ pub(crate) struct InstanceCore {
     /// Read on the submission path under RCU; replaced under `user`'s lock.
     pub(crate) usable: RcuBox<Usable>,
     max_in_flight: u32,
+    /// See [`InstanceOptions::parallel_local`].
+    parallel_local: bool,
     /// Parallel queues, indexed by CPU id.
     pqueues: KVec<Arc<JobQueue>>,
     next_shell_id: Atomic<u32>,
@@ -176,6 +178,11 @@ impl InstanceCore {
     /// queue.
     pub(crate) fn max_in_flight(&self) -> u32 {
         self.max_in_flight
+    }
+
+    /// Whether the submitter's CPU takes its turns in `do_parallel` itself.
+    pub(crate) fn parallel_local(&self) -> bool {
+        self.parallel_local
     }
 
     /// The parallel queue of `cpu`.
@@ -306,6 +313,14 @@ pub struct InstanceOptions {
     /// do not change: they run with softirqs disabled, must not sleep, and run on their callback
     /// CPU while it is online.
     pub serial_softirq: bool,
+    /// Run the parallel callbacks whose turn falls on the submitting CPU in `do_parallel` itself,
+    /// instead of handing those turns to the other CPUs (default: `false`).
+    ///
+    /// For submitters that submit a few jobs and then wait or return (a crypto user waiting for
+    /// its requests, a network softirq): their CPU would otherwise sit idle while the others work.
+    /// A submitter that loops submitting is better served by the default, which keeps its CPU for
+    /// submitting.
+    pub parallel_local: bool,
 }
 
 impl Default for InstanceOptions {
@@ -313,6 +328,7 @@ impl Default for InstanceOptions {
         Self {
             max_in_flight: params::Params::from_module().map_or(1000, |p| p.max_in_flight),
             serial_softirq: false,
+            parallel_local: false,
         }
     }
 }
@@ -382,6 +398,7 @@ impl Instance {
                 user <- new_mutex!(user, "rpadata_instance_masks"),
                 usable: RcuBox::new(KBox::new(usable, GFP_KERNEL)?),
                 max_in_flight: opts.max_in_flight,
+                parallel_local: opts.parallel_local,
                 pqueues,
                 next_shell_id: Atomic::new(0),
                 shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),

@@ -155,9 +155,15 @@ impl ShellCore {
         });
 
         let here = bh.cpu();
-        match usable.parallel_cpu(seq, here) {
-            // This CPU is the only usable parallel CPU: a work item queued here could only run once
-            // the submitter leaves the CPU, so run the callback now (no queue, no wake-up).
+        let cpu = if inst.parallel_local() {
+            usable.parallel_turn(seq)
+        } else {
+            usable.parallel_cpu(seq, here)
+        };
+        match cpu {
+            // This CPU's turn (it is the only usable parallel CPU, or the instance runs local
+            // turns): a work item queued here could only run once the submitter leaves the CPU,
+            // so run the callback now (no queue, no wake-up).
             Some(cpu) if cpu == here => job.run_parallel(),
             Some(cpu) if room => match inst.parallel_queue(cpu) {
                 Some(queue) => queue.push(job),

@@ -485,6 +485,44 @@ mod serialized {
     }
 
     #[test]
+    fn parallel_local_runs_the_submitters_turns_in_do_parallel() -> Result {
+        let cpus = online_cpus();
+        let inst = Instance::new_with(
+            c"kunit_local",
+            InstanceOptions {
+                max_in_flight: 1 << 20,
+                parallel_local: true,
+                ..Default::default()
+            },
+        )?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let n = 4000;
+        let mut expected = 0;
+        for index in 0..n {
+            let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
+            let job = test_job(&rec, index, cb_cpu, Mode::Now, false)?;
+            let bh = ffi::BhGuard::new();
+            // The shell's sequence numbers start at 0: job `index` has the turn of the
+            // `index`-th parallel CPU in round-robin order, which runs it if it submits it.
+            if cpus[(index % cpus.len() as u64) as usize] == bh.cpu() {
+                expected += 1;
+            }
+            let submitted = shell.do_parallel(job, cb_cpu as i32).is_ok();
+            drop(bh);
+            assert!(submitted);
+            if index % 256 == 0 {
+                kernel::time::delay::fsleep(Delta::from_micros(100));
+            }
+        }
+        drop(shell);
+        assert_eq!(seen(&rec), clean(n, 0));
+        assert!(expected > 0);
+        assert_eq!(rec.inline_runs.load(Relaxed), expected);
+        Ok(())
+    }
+
+    #[test]
     fn limit_reached_runs_parallel_inline_with_bh_off_in_order() -> Result {
         let cpus = online_cpus();
         let inst = Instance::new_with(

@@ -9,12 +9,13 @@
 . /root/guest/capi.sh
 . /root/guest/sysfs.sh
 . /root/guest/samples.sh
+. /root/guest/crypto.sh
 
 # The modules built on rpadata that a check may load; rpadata itself is left
 # as the checks left it (some unload and reload it on purpose). One rmmod per
 # module: busybox's stops at the first one that is not loaded.
 unload_clients() {
-	for m in rpadata_test_consumer rpadata_sample_mt rpadata_sample_serial; do
+	for m in rpadata_test_consumer rpadata_sample_mt rpadata_sample_serial rpcrypt; do
 		rmmod $m 2>/dev/null
 	done
 	return 0
@@ -24,7 +25,7 @@ ktap_cleanup() {
 	unload_clients
 }
 
-ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS
+ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS $CRYPTO_CHECKS
 
 # On the debug kernel: unload everything, then let kmemleak scan twice and
 # print what it finds (make check fails on "unreferenced object"). Only our
