@@ -289,27 +289,16 @@ static void rpcrypt_free(struct aead_instance *inst)
 	kfree(inst);
 }
 
-/* Whether rpcrypt(@driver) may be made: @driver is a wrapped AEAD's. */
-static bool rpcrypt_allowed(const char *driver)
-{
-	bool allowed = false;
-	unsigned int i;
-
-	mutex_lock(&rpcrypt_wrap_lock);
-	for (i = 0; i < rpcrypt_nr_wrapped && !allowed; i++)
-		allowed = !strcmp(rpcrypt_wrapped[i].driver, driver);
-	mutex_unlock(&rpcrypt_wrap_lock);
-	return allowed;
-}
-
-static bool rpcrypt_is_wrapped(const char *name)
+/* Whether @s is the name (or, with @driver, the driver) of a wrapped AEAD. */
+static bool rpcrypt_listed(const char *s, bool driver)
 {
 	bool found = false;
 	unsigned int i;
 
 	mutex_lock(&rpcrypt_wrap_lock);
 	for (i = 0; i < rpcrypt_nr_wrapped && !found; i++)
-		found = !strcmp(rpcrypt_wrapped[i].name, name);
+		found = !strcmp(driver ? rpcrypt_wrapped[i].driver :
+					 rpcrypt_wrapped[i].name, s);
 	mutex_unlock(&rpcrypt_wrap_lock);
 	return found;
 }
@@ -330,7 +319,7 @@ static int rpcrypt_create(struct crypto_template *tmpl, struct rtattr **tb)
 	if (IS_ERR(name))
 		return PTR_ERR(name);
 	/* Only what root wrapped, by the driver it resolved to. */
-	if (!rpcrypt_allowed(name)) {
+	if (!rpcrypt_listed(name, true)) {
 		pr_notice_ratelimited("rpcrypt(%s) refused: not in the wrap parameter\n",
 				      name);
 		return -EPERM;
@@ -411,7 +400,7 @@ static int rpcrypt_wrap_one(const char *name)
 	int err = 0;
 
 	lockdep_assert_held(&rpcrypt_wrap_writer);
-	if (rpcrypt_is_wrapped(name))
+	if (rpcrypt_listed(name, false))
 		return 0;
 	tfm = crypto_alloc_aead(name, 0, 0);
 	if (IS_ERR(tfm))

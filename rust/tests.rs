@@ -307,6 +307,38 @@ mod serialized {
         }
     }
 
+    /// Submits `n` [`Mode::Now`] jobs with callback CPUs cycling over `cpus`, each with softirqs
+    /// off across its submission so that the CPU seen is the one that submits; `on_cpu` gets the
+    /// job, its index and that CPU just before. Sleeps now and then so that the test thread
+    /// moves between CPUs. Returns the submissions refused plus those where the CPU seen was not
+    /// the current one (both 0 when all is well).
+    fn submit_on_seen_cpus(
+        shell: &Shell,
+        rec: &Arc<Recorder>,
+        n: u64,
+        cpus: &[u32],
+        mut on_cpu: impl FnMut(&mut TestJob, u64, u32),
+    ) -> Result<u64> {
+        let mut bad = 0;
+        for index in 0..n {
+            let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
+            let mut job = test_job(rec, index, cb_cpu, Mode::Now, false)?;
+            let bh = ffi::BhGuard::new();
+            if bh.cpu() != CpuId::current().as_u32() {
+                bad += 1;
+            }
+            on_cpu(&mut job, index, bh.cpu());
+            if shell.do_parallel(job, cb_cpu as i32).is_err() {
+                bad += 1;
+            }
+            drop(bh);
+            if index % 256 == 0 {
+                kernel::time::delay::fsleep(Delta::from_micros(100));
+            }
+        }
+        Ok(bad)
+    }
+
     #[test]
     fn order_and_exactly_once_under_random_delays() -> Result {
         let cpus = online_cpus();
@@ -463,21 +495,10 @@ mod serialized {
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
         let n = 4000;
-        for index in 0..n {
-            let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
-            let mut job = test_job(&rec, index, cb_cpu, Mode::Now, false)?;
-            // Softirqs off across the submission: the CPU read here is the one that submits.
-            let bh = ffi::BhGuard::new();
-            assert_eq!(bh.cpu(), CpuId::current().as_u32());
-            job.submitter_cpu = bh.cpu();
-            let submitted = shell.do_parallel(job, cb_cpu as i32).is_ok();
-            drop(bh);
-            assert!(submitted);
-            if index % 256 == 0 {
-                // Let the test thread move to other CPUs now and then.
-                kernel::time::delay::fsleep(Delta::from_micros(100));
-            }
-        }
+        let bad = submit_on_seen_cpus(&shell, &rec, n, &cpus, |job, _, cpu| {
+            job.submitter_cpu = cpu;
+        })?;
+        assert_eq!(bad, 0);
         drop(shell);
         assert_eq!(seen(&rec), clean(n, 0));
         assert_eq!(rec.inline_runs.load(Relaxed), 0);
@@ -499,22 +520,14 @@ mod serialized {
         let rec = Recorder::new()?;
         let n = 4000;
         let mut expected = 0;
-        for index in 0..n {
-            let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
-            let job = test_job(&rec, index, cb_cpu, Mode::Now, false)?;
-            let bh = ffi::BhGuard::new();
+        let bad = submit_on_seen_cpus(&shell, &rec, n, &cpus, |_, index, cpu| {
             // The shell's sequence numbers start at 0: job `index` has the turn of the
             // `index`-th parallel CPU in round-robin order, which runs it if it submits it.
-            if cpus[(index % cpus.len() as u64) as usize] == bh.cpu() {
+            if cpus[(index % cpus.len() as u64) as usize] == cpu {
                 expected += 1;
             }
-            let submitted = shell.do_parallel(job, cb_cpu as i32).is_ok();
-            drop(bh);
-            assert!(submitted);
-            if index % 256 == 0 {
-                kernel::time::delay::fsleep(Delta::from_micros(100));
-            }
-        }
+        })?;
+        assert_eq!(bad, 0);
         drop(shell);
         assert_eq!(seen(&rec), clean(n, 0));
         assert!(expected > 0);
