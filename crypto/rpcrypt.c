@@ -89,7 +89,8 @@ struct rpcrypt_instance_ctx {
 /**
  * struct rpcrypt_tfm_ctx - One transform.
  * @child: The inner transform.
- * @cb_cpu: Callback CPU of its requests (rpadata may replace it).
+ * @cb_cpu: Callback CPU of its requests; follows rpadata when it gives
+ *          another one (a mask change, hotplug), so that they move once.
  * @flight: One count for the transform and one per request in flight; a
  *          request's serial callback drops its count after completing it,
  *          when the transform may be gone. The last count frees it.
@@ -229,7 +230,11 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 		atomic_dec(ctx->flight);
 		return err;
 	}
-	/* rpadata moved the callback CPU (a mask change): follow it. */
+	/*
+	 * rpadata moved the callback CPU (a mask change, hotplug): follow it,
+	 * as pcrypt does, rather than move back and forth with the mask. The
+	 * requests on the old CPU are completed first either way.
+	 */
 	if (cpu != READ_ONCE(ctx->cb_cpu))
 		WRITE_ONCE(ctx->cb_cpu, cpu);
 	return -EINPROGRESS;

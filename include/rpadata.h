@@ -36,10 +36,12 @@ struct rpadata_shell;
  * @seq: Private: sequence number of the job in its shell.
  * @cb_cpu: Private: callback CPU of the job.
  * @state: Private: idle, parallel phase, or on its way to serialization.
+ * @stream: Private: the callback CPU asked for, which names the job's stream.
  * @parallel: Called once, with BHs disabled, on a CPU of the parallel mask.
  *            It (or whoever it hands the job to) calls rpadata_do_serial().
  * @serial: Called once, with BHs disabled, on the callback CPU, after the
- *          serial callbacks of every job submitted earlier to the shell.
+ *          serial callbacks of every job submitted earlier to the shell
+ *          with the same callback CPU, or asking for the same one.
  *
  * The caller zeroes the structure before its first submission and sets
  * @parallel and @serial. After its serial callback has started, a job is
@@ -52,6 +54,7 @@ struct rpadata_priv {
 	unsigned int seq;
 	int cb_cpu;
 	unsigned int state;
+	unsigned int stream;
 	void (*parallel)(struct rpadata_priv *padata);
 	void (*serial)(struct rpadata_priv *padata);
 };

@@ -41,7 +41,7 @@ extern "C" {
     fn rpadata_shim_in_softirq_or_bh_off() -> bool;
     #[cfg(rpadata_kunit)]
     fn rpadata_shim_in_serving_softirq() -> bool;
-    static rpadata_priv_layout: [usize; 9];
+    static rpadata_priv_layout: [usize; 10];
     fn rpadata_shim_add_files(kobj: *mut bindings::kobject, shell: bool) -> c_int;
     fn rpadata_shim_kobj_name(kobj: *const bindings::kobject) -> *const c_char;
     fn rpadata_shim_kobj_parent(kobj: *const bindings::kobject) -> *mut bindings::kobject;
@@ -73,7 +73,7 @@ extern "C" {
 }
 
 /// Offsets and size of `struct rpadata_priv` as the C compiler lays it out (see `shim.c`).
-pub(crate) fn c_priv_layout() -> [usize; 9] {
+pub(crate) fn c_priv_layout() -> [usize; 10] {
     // SAFETY: A constant array defined in shim.c, never written.
     unsafe { rpadata_priv_layout }
 }

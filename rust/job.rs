@@ -53,6 +53,9 @@ pub(crate) struct JobHeader {
     seq: u32,
     cb_cpu: i32,
     state: Atomic<u32>,
+    /// The callback CPU asked for, reduced below `nr_cpu_ids`: the job's stream
+    /// ([`crate::stream`]).
+    stream: u32,
     /// Called once with BHs disabled on a CPU of the parallel mask.
     pub(crate) parallel: Option<JobFn>,
     /// Called once with BHs disabled on the callback CPU, in submission order.
@@ -61,13 +64,14 @@ pub(crate) struct JobHeader {
 
 /// Byte offsets of the fields of [`JobHeader`], in declaration order, then its size; compared with
 /// the C definition (`rpadata_priv_layout` in shim.c) when the module loads.
-pub(crate) const LAYOUT: [usize; 9] = [
+pub(crate) const LAYOUT: [usize; 10] = [
     offset_of!(JobHeader, next),
     offset_of!(JobHeader, qnext),
     offset_of!(JobHeader, shell),
     offset_of!(JobHeader, seq),
     offset_of!(JobHeader, cb_cpu),
     offset_of!(JobHeader, state),
+    offset_of!(JobHeader, stream),
     offset_of!(JobHeader, parallel),
     offset_of!(JobHeader, serial),
     core::mem::size_of::<JobHeader>(),
@@ -102,6 +106,7 @@ impl JobHeader {
             seq: 0,
             cb_cpu: 0,
             state: Atomic::new(STATE_IDLE),
+            stream: 0,
             parallel,
             serial,
         }
@@ -183,7 +188,13 @@ impl JobRef {
 
     /// Fills in the engine's fields at submission. `shell` is a reference the job keeps until it
     /// is serialized.
-    pub(crate) fn set_route(&mut self, shell: *const ShellCore, seq: u32, cb_cpu: u32) {
+    pub(crate) fn set_route(
+        &mut self,
+        shell: *const ShellCore,
+        seq: u32,
+        cb_cpu: u32,
+        stream: u32,
+    ) {
         let p = self.ptr();
         // SAFETY: We own the job (type invariant) and nobody else reads these fields before the
         // job is published under a lock or queued.
@@ -191,6 +202,7 @@ impl JobRef {
             (*p).shell = shell;
             (*p).seq = seq;
             (*p).cb_cpu = cb_cpu as i32;
+            (*p).stream = stream;
         }
     }
 
@@ -204,6 +216,12 @@ impl JobRef {
     pub(crate) fn cb_cpu(&self) -> u32 {
         // SAFETY: As for `shell`; written from a `u32` by `set_route`.
         unsafe { (*self.ptr()).cb_cpu as u32 }
+    }
+
+    /// The job's stream, as stored by [`JobRef::set_route`].
+    pub(crate) fn stream(&self) -> u32 {
+        // SAFETY: As for `shell`.
+        unsafe { (*self.ptr()).stream }
     }
 
     /// Clears the job's reorder list link, before it is linked.
@@ -301,6 +319,20 @@ impl JobList {
         // INVARIANT: `p` ends the chain and is owned by the list.
         self.tail = p;
         was_empty
+    }
+
+    /// Puts a job back at the front.
+    pub(crate) fn push_front(&mut self, job: JobRef) {
+        let p = job.ptr();
+        core::mem::forget(job);
+        // SAFETY: We own `p` now (we took its `JobRef`); link fields are only touched by the list
+        // that owns the job.
+        unsafe { (*p).qnext = self.head };
+        if self.head.is_null() {
+            self.tail = p;
+        }
+        // INVARIANT: `p` starts the chain and is owned by the list.
+        self.head = p;
     }
 
     /// Removes and returns the first job.

@@ -269,23 +269,41 @@ impl JobQueue {
     /// Runs the serial callbacks of `batch`, in order, and accounts for them.
     fn run_serial(mut batch: JobList) {
         // A serial queue only holds jobs of the shell that owns it.
+        let mut streams = [0u32; SERIAL_RUN];
         while let Some(first) = batch.pop_front() {
             let shell = first.shell();
-            let mut n = 1;
+            let mut n = 0;
+            let mut next = Some(first);
             {
                 let _bh = BhGuard::new();
-                first.run_serial();
-                while n < SERIAL_RUN {
-                    let Some(job) = batch.pop_front() else {
+                for slot in streams.iter_mut() {
+                    let Some(job) = next.take() else {
                         break;
                     };
+                    // Read first: the job belongs to its owner again once its callback starts.
+                    *slot = job.stream();
                     job.run_serial();
                     n += 1;
+                    next = batch.pop_front();
+                }
+            }
+            if let Some(job) = next {
+                batch.push_front(job);
+            }
+            // The streams learn that these jobs are done once softirqs raised by their callbacks
+            // (a packet handed to the network stack of this CPU) have run: the jobs they let go
+            // to another CPU then come after that work too.
+            {
+                let _bh = BhGuard::new();
+                for &stream in streams.iter().take(n) {
+                    // SAFETY: The jobs held `shell` in flight and still do: their holds are
+                    // given up by `ShellCore::serialized`, below.
+                    unsafe { ShellCore::stream_done(shell, stream) };
                 }
             }
             // SAFETY: Each of these `n` jobs held its shell in flight (set at submission) until
             // now: the shell is alive, and this call gives those holds up.
-            unsafe { ShellCore::serialized(shell, n) };
+            unsafe { ShellCore::serialized(shell, n as u32) };
         }
     }
 }
@@ -300,7 +318,7 @@ const PARALLEL_BH_RUN: usize = 16;
 
 /// Serial callbacks run in runs of at most this many with softirqs disabled once (C padata keeps
 /// them disabled for a whole batch); softirqs pending meanwhile are served in between.
-const SERIAL_RUN: u32 = 64;
+const SERIAL_RUN: usize = 64;
 
 impl WorkItem for JobQueue {
     type Pointer = Arc<JobQueue>;

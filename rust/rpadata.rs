@@ -17,6 +17,7 @@ mod mt;
 mod params;
 mod queue;
 mod shell;
+mod stream;
 mod sysfs;
 
 #[cfg(rpadata_kunit)]

@@ -25,6 +25,7 @@ use crate::{
         ReorderList, //
     },
     queue::{JobQueue, QueueKind},
+    stream::Streams,
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -65,6 +66,9 @@ pub(crate) struct ShellCore {
     reorder: ReorderList,
     /// Indexed by callback CPU id.
     queues: KVec<Arc<JobQueue>>,
+    /// Keeps the jobs that ask for one callback CPU in order when they get another.
+    #[pin]
+    streams: Streams,
     serialized: Atomic<u64>,
     #[pin]
     in_flight: InFlight,
@@ -92,6 +96,7 @@ impl ShellCore {
                 instance,
                 reorder <- ReorderList::new(),
                 queues,
+                streams <- Streams::new()?,
                 serialized: Atomic::new(0),
                 in_flight <- InFlight::new(),
                 dir <- new_mutex!(Some(dir), "rpadata_shell_dir"),
@@ -143,6 +148,7 @@ impl ShellCore {
             job.abort();
             return Err(EINVAL);
         };
+        let stream = self.streams.key(*cb_cpu);
         *cb_cpu = cb as i32;
 
         let mut seq = 0;
@@ -151,7 +157,7 @@ impl ShellCore {
             seq = s;
             // The job holds the shell in flight until its serial callback has returned; see
             // `serialized`.
-            job.set_route(self, s, cb);
+            job.set_route(self, s, cb, stream);
         });
 
         let here = bh.cpu();
@@ -191,6 +197,18 @@ impl ShellCore {
         shell.serialized.add(u64::from(n), Relaxed);
         // Last access to the shell.
         shell.in_flight.exit_many(n);
+    }
+
+    /// Called when the serial callback of a job of the shell's stream `stream` has returned,
+    /// before [`ShellCore::serialized`] accounts for it.
+    ///
+    /// # Safety
+    ///
+    /// `shell` must be the shell of that job, which still holds it in flight.
+    pub(crate) unsafe fn stream_done(shell: *const ShellCore, stream: u32) {
+        // SAFETY: The job holds the shell in flight, so it is alive.
+        let shell = unsafe { &*shell };
+        shell.streams.done(stream, &shell.queues);
     }
 
     /// Jobs in flight, as the gate counts them.
@@ -243,14 +261,9 @@ pub(crate) fn do_serial(job: JobRef) {
     // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight;
     // the shell stays alive while softirqs are disabled (above).
     let shell = unsafe { &*job.shell() };
-    shell.reorder.release(job, |ready| {
-        // `cb_cpu` was chosen below `nr_cpu_ids`, and there is a queue for each such CPU; the
-        // fallback only keeps a job from being lost if that ever changed.
-        let cpu = ready.cb_cpu() as usize;
-        if let Some(q) = shell.queues.get(cpu).or_else(|| shell.queues.first()) {
-            q.push(ready);
-        }
-    });
+    shell
+        .reorder
+        .release(job, |ready| shell.streams.pass(ready, &shell.queues));
 }
 
 /// A shell: an independent, ordered stream of jobs of an [`crate::Instance`].
@@ -273,8 +286,9 @@ impl Shell {
     /// parallel mask, and its [`Job::serial`] in submission order on the returned callback CPU.
     ///
     /// `cb_cpu` is the preferred callback CPU; if it is not in the usable serial mask, another
-    /// one is chosen as C padata does. Fails with `EINVAL` (and gives the job back) when the
-    /// instance is invalid (a mask without an online CPU) or freed.
+    /// one is chosen as C padata does. Jobs that ask for the same CPU stay in submission order
+    /// also when the one they get changes (see [`crate::stream`]). Fails with `EINVAL` (and gives
+    /// the job back) when the instance is invalid (a mask without an online CPU) or freed.
     pub fn do_parallel<J: Job>(
         &self,
         job: JobBox<J>,

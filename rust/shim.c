@@ -55,6 +55,7 @@ const size_t rpadata_priv_layout[] = {
 	offsetof(struct rpadata_priv, seq),
 	offsetof(struct rpadata_priv, cb_cpu),
 	offsetof(struct rpadata_priv, state),
+	offsetof(struct rpadata_priv, stream),
 	offsetof(struct rpadata_priv, parallel),
 	offsetof(struct rpadata_priv, serial),
 	sizeof(struct rpadata_priv),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suites for serialized jobs, through the safe Rust API.
+//! KUnit suites for serialized jobs, through the safe Rust API; the concurrent submitters of a
+//! crypto consumer are in [`submitters`].
 //!
 //! Callbacks run on workqueue workers, where a failed `assert!` would only be logged: they record
 //! what they see in a shared [`Recorder`], and the test thread asserts on it once the shell has
@@ -26,6 +27,18 @@ use kernel::{
     time::{delay::udelay, Delta},
     workqueue,
 };
+
+mod submitters;
+
+/// Sleeps until `cond` holds, for at most 10 s (the caller then asserts it).
+fn wait_until(cond: impl Fn() -> bool) {
+    for _ in 0..10_000 {
+        if cond() {
+            return;
+        }
+        kernel::time::delay::fsleep(Delta::from_millis(1));
+    }
+}
 
 #[kunit_tests(rpadata_serialized)]
 mod serialized {
@@ -264,16 +277,6 @@ mod serialized {
             m.set(CpuId::from_u32(c).ok_or(EINVAL)?);
         }
         Ok(m)
-    }
-
-    /// Sleeps until `cond` holds, for at most 10 s (the caller then asserts it).
-    fn wait_until(cond: impl Fn() -> bool) {
-        for _ in 0..10_000 {
-            if cond() {
-                return;
-            }
-            kernel::time::delay::fsleep(Delta::from_millis(1));
-        }
     }
 
     /// What the recorder saw: parallel runs, serial runs, serial callbacks out of order, on the
@@ -600,6 +603,41 @@ mod serialized {
         rec.hold_serial.store(0, Relaxed);
         drop(shell);
         assert_eq!(seen(&rec), clean(n, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn a_streams_serial_callbacks_stay_in_order_when_its_callback_cpu_moves() -> Result {
+        let cpus = online_cpus();
+        if cpus.len() < 2 {
+            return Ok(());
+        }
+        // The jobs ask for callback CPU `x`; while `x` is out of the serial mask they get `y`.
+        // Each change of the mask moves the stream while jobs sent to the other CPU may still
+        // be queued there.
+        let (x, y) = (cpus[cpus.len() - 1], cpus[0]);
+        let inst = Instance::new(c"kunit_move")?;
+        let both = mask_of(&[x, y])?;
+        let only_y = mask_of(&[y])?;
+        let shell = inst.new_shell()?;
+        let rec = Recorder::new()?;
+        let mut n = 0;
+        let mut wrong_cb = 0;
+        for round in 0..400 {
+            let cb = if round % 2 == 0 { x } else { y };
+            inst.set_cpumask(MaskType::Serial, if cb == x { &both } else { &only_y })?;
+            for _ in 0..50 {
+                let job = test_job(&rec, n, cb, Mode::Random, true)?;
+                if shell.do_parallel(job, x as i32).ok() != Some(cb) {
+                    wrong_cb += 1;
+                }
+                n += 1;
+            }
+        }
+        drop(shell);
+        assert_eq!(wrong_cb, 0);
+        assert_eq!(seen(&rec), clean(n, 0));
+        assert_eq!(rec.next.load(Relaxed), n);
         Ok(())
     }
 
