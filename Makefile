@@ -10,7 +10,7 @@
 #   make stress     the hotplug/cpumask/traffic stress for minutes
 #   make bench      rpadata against C padata in one QEMU boot: a table of ratios
 #                   (FLAVOUR=inline: on a kernel with CONFIG_RUST_INLINE_HELPERS),
-#                   then tcrypt through rpcrypt, pcrypt and neither (bench-crypto)
+#                   then tcrypt and IPsec through rpcrypt, pcrypt and neither (bench-crypto)
 #   make clippy     build with CLIPPY=1
 #   make fmtcheck   rustfmt --check with the kernel's .rustfmt.toml (make fmt applies it)
 #   make kdir       print the kernel build directory in use
@@ -79,7 +79,7 @@ bench: bench-modules modules
 	tools/testing/bench/run $(BENCH_ARGS)
 	tools/testing/bench/crypto $(CRYPTO_BENCH_ARGS)
 
-# Only pcrypt's workload (tcrypt mode 215 through rpcrypt, pcrypt and neither).
+# Only pcrypt's workload (tcrypt mode 215 and IPsec through rpcrypt, pcrypt and neither).
 bench-crypto: modules
 	tools/testing/bench/crypto $(CRYPTO_BENCH_ARGS)
 

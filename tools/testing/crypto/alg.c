@@ -8,6 +8,9 @@
  *   alg load KO PARAMS        finit_module() once (busybox's insmod tries
  *                             again with init_module() when it fails, and
  *                             tcrypt always fails, after running)
+ *   alg [-u] del DRIVER       unregister the template instance DRIVER and
+ *                             those built on it (crypto_user's
+ *                             CRYPTO_MSG_DELALG; needs CAP_NET_ADMIN)
  *
  * -u first drops to uid and gid 65534 with no supplementary groups (and so
  * no capabilities). Exit status 0 on success; on failure the errno name is
@@ -17,7 +20,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/cryptouser.h>
 #include <linux/if_alg.h>
+#include <linux/netlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,7 @@ static const char *errname(int e)
 	case EBADMSG: return "EBADMSG";
 	case ELIBBAD: return "ELIBBAD";
 	case EAGAIN: return "EAGAIN";
+	case EBUSY: return "EBUSY";
 	default: return strerror(e);
 	}
 }
@@ -63,6 +69,38 @@ static int bind_aead(const char *name)
 	return fd;
 }
 
+static void del_alg(const char *driver)
+{
+	struct {
+		struct nlmsghdr h;
+		struct crypto_user_alg alg;
+	} req = {
+		.h = {
+			.nlmsg_len = sizeof(req),
+			.nlmsg_type = CRYPTO_MSG_DELALG,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+		},
+	};
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr err;
+	} ack;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_CRYPTO);
+
+	if (fd < 0)
+		die("socket");
+	snprintf(req.alg.cru_driver_name, sizeof(req.alg.cru_driver_name), "%s", driver);
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("sendto");
+	if (recv(fd, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack))
+		die("recv");
+	if (ack.h.nlmsg_type == NLMSG_ERROR && ack.err.error) {
+		errno = -ack.err.error;
+		die("del");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int unpriv = argc > 1 && !strcmp(argv[1], "-u");
@@ -78,6 +116,10 @@ int main(int argc, char **argv)
 
 	if (!strcmp(argv[1], "bind")) {
 		bind_aead(argv[2]);
+		return 0;
+	}
+	if (!strcmp(argv[1], "del")) {
+		del_alg(argv[2]);
 		return 0;
 	}
 	if (!strcmp(argv[1], "load") && argc == 4) {

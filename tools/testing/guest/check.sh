@@ -10,6 +10,7 @@
 . /root/guest/sysfs.sh
 . /root/guest/samples.sh
 . /root/guest/crypto.sh
+. /root/guest/ipsec.sh
 
 # The modules built on rpadata that a check may load; rpadata itself is left
 # as the checks left it (some unload and reload it on purpose). One rmmod per
@@ -22,10 +23,13 @@ unload_clients() {
 }
 
 ktap_cleanup() {
+	esp_down
 	unload_clients
+	af_alg_reset
 }
 
-ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS $CRYPTO_CHECKS
+ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS $CRYPTO_CHECKS $IPSEC_CHECKS \
+	$PCRYPT_CHECKS
 
 # On the debug kernel: unload everything, then let kmemleak scan twice and
 # print what it finds (make check fails on "unreferenced object"). Only our

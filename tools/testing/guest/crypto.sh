@@ -6,23 +6,52 @@
 # instances, cpumask and hotplug churn under load, and unload safety. Needs
 # /root/alg (tools/testing/crypto/alg.c) and /root/tcrypt.ko. AF_ALG only
 # serves synchronous AEADs, so it never uses rpcrypt or pcrypt (both
-# asynchronous), but a bind still instantiates them. The last check
-# instantiates C pcrypt for gcm(aes), which no later check can undo: keep it
-# last.
+# asynchronous), but a bind still instantiates them. From 7.3 on,
+# crypto.af_alg_restrict (default 1) refuses, with ENOENT, every AEAD bind
+# of a name off the kernel's short allow-list, root's included, before any
+# lookup; the privilege checks assert that, then lift it (0, 7.2's
+# behaviour) so that the templates' own rules are what they test. The check
+# in PCRYPT_CHECKS instantiates C pcrypt for gcm(aes), which no later check
+# can undo: it runs after all others.
 
 ALG=/root/alg
 WRAP=/sys/module/rpcrypt/parameters/wrap
 ENC=/sys/kernel/rpadata/rpcrypt_enc
 DEC=/sys/kernel/rpadata/rpcrypt_dec
+RESTRICT=/proc/sys/crypto/af_alg_restrict
 # The AEADs the self-test check wraps; ESP uses the first and the last.
 AEADS="rfc4106(gcm(aes)) gcm(aes) rfc4543(gcm(aes)) authenc(hmac(sha256),cbc(aes))"
 
 CRYPTO_CHECKS="rpcrypt_privilege rpcrypt_selftests rpcrypt_both_paths
-	rpcrypt_tcrypt rpcrypt_tcrypt_churn rpcrypt_unload pcrypt_unprivileged"
+	rpcrypt_tcrypt rpcrypt_tcrypt_churn rpcrypt_unload"
+# After every other check (see above).
+PCRYPT_CHECKS="pcrypt_unprivileged"
 
 load_rpcrypt() {
 	[ -d /sys/module/rpadata ] || insmod $MOD/rpadata.ko
 	[ -d /sys/module/rpcrypt ] || insmod $MOD/rpcrypt.ko
+}
+
+# af_alg_lift TEMPLATE: where the kernel has crypto.af_alg_restrict, assert
+# that it is at its default and keeps an unprivileged and a root bind of
+# TEMPLATE(gcm(aes)) from registering anything, then lift it to 0.
+af_alg_lift() {
+	if [ ! -e $RESTRICT ]; then
+		echo "no crypto.af_alg_restrict on this kernel"
+		return 0
+	fi
+	[ "$(cat $RESTRICT)" = 1 ] || fail "crypto.af_alg_restrict is $(cat $RESTRICT), not 1"
+	algs > /tmp/algs.restricted
+	expect_fail_with "bind: ENOENT" $ALG -u bind "$1(gcm(aes))"
+	expect_fail_with "bind: ENOENT" $ALG bind "$1(gcm(aes))"
+	algs | diff /tmp/algs.restricted - || fail "/proc/crypto changed under the restriction"
+	echo 0 > $RESTRICT
+	echo "crypto.af_alg_restrict=1 refused both binds with ENOENT; lifted to 0"
+}
+
+# af_alg_reset: crypto.af_alg_restrict back to its default, where it exists.
+af_alg_reset() {
+	[ ! -e $RESTRICT ] || echo 1 > $RESTRICT
 }
 
 # driver_of NAME: the driver /proc/crypto serves NAME with (highest priority).
@@ -75,6 +104,7 @@ t_rpcrypt_privilege() {
 	settle
 	algs > /tmp/algs.before
 	[ -z "$(cat $WRAP)" ] || fail "wrap not empty at load: $(cat $WRAP)"
+	af_alg_lift rpcrypt
 	# An unprivileged process can neither instantiate rpcrypt nor allow it.
 	expect_fail_with "bind: EPERM" $ALG -u bind 'rpcrypt(gcm(aes))'
 	expect_fail_with "open: EACCES" $ALG -u write $WRAP 'gcm(aes)'
@@ -100,6 +130,7 @@ t_rpcrypt_privilege() {
 	expect_fail_with "bind: EPERM" $ALG -u bind 'rpcrypt(gcm(aes))'
 	[ "$(grep -c '^driver *: rpcrypt(' /proc/crypto)" = 1 ] ||
 		fail "rpcrypt instances: $(grep '^driver *: rpcrypt(' /proc/crypto)"
+	af_alg_reset
 }
 
 # Each AEAD on its own (a fresh rpcrypt each): wrapping gcm(aes) would also
@@ -175,38 +206,47 @@ t_rpcrypt_tcrypt() {
 	echo "serialized: enc $((e1 - e0)), dec $((d1 - d0))"
 }
 
-# The same while rpcrypt_enc's and rpcrypt_dec's cpumasks change and the
-# last CPU goes offline and back. CPU 0 stays in both masks: a mask with no
-# online CPU makes an instance invalid, and rpcrypt then fails requests with
-# -EINVAL (as pcrypt does) instead of reordering them.
-t_rpcrypt_tcrypt_churn() {
-	load_rpcrypt
-	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP
+# churn_while PID [masks|parallel|hotplug]: until process PID exits, change
+# rpcrypt_enc's and rpcrypt_dec's cpumasks and take the last CPU offline and
+# back ("masks": no hotplug; "parallel": parallel masks only, no hotplug;
+# "hotplug": parallel masks and hotplug); then restore the masks. Fails unless two rounds or more ran. CPU 0 stays in both masks: a mask
+# with no online CPU makes an instance invalid, and rpcrypt then fails
+# requests with -EINVAL (as pcrypt does) instead of reordering them.
+churn_while() {
 	cpus=$(online_cpus)
 	last=$(echo "$cpus" | tail -n1)
-	[ "$last" != 0 ] || skip "one CPU: no mask change or hotplug possible"
 	all=0
 	for c in $cpus; do all=$((all | (1 << c))); done
-	tcrypt_run &
-	pid=$!
 	i=0
-	while kill -0 $pid 2>/dev/null; do
+	while kill -0 $1 2>/dev/null; do
 		i=$((i + 1))
 		k=$((1 + i % last))
 		for d in $ENC $DEC; do
 			printf '%x\n' $((all & ~(1 << k))) > $d/parallel_cpumask
-			printf '%x\n' $((1 | (1 << k))) > $d/serial_cpumask
+			case "$2" in hotplug|parallel) ;;
+			*) printf '%x\n' $((1 | (1 << k))) > $d/serial_cpumask ;; esac
 		done
+		case "$2" in masks|parallel) continue ;; esac
 		echo 0 > /sys/devices/system/cpu/cpu$last/online
 		echo 1 > /sys/devices/system/cpu/cpu$last/online
 	done
-	wait $pid
 	for d in $ENC $DEC; do
 		printf '%x\n' $all > $d/parallel_cpumask
 		printf '%x\n' $all > $d/serial_cpumask
 	done
-	echo "$i rounds of mask changes and hotplug"
+	echo "$i rounds of churn (${2:-masks and hotplug})"
 	[ $i -ge 2 ] || fail "only $i rounds of churn ran"
+}
+
+# The same while the masks change and a CPU goes offline and back.
+t_rpcrypt_tcrypt_churn() {
+	load_rpcrypt
+	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP
+	[ "$(online_cpus | tail -n1)" != 0 ] || skip "one CPU: no mask change or hotplug possible"
+	tcrypt_run &
+	pid=$!
+	churn_while $pid
+	wait $pid
 }
 
 # rmmod while tcrypt's transforms come and go: refused while one exists,
@@ -244,12 +284,15 @@ t_rpcrypt_unload() {
 }
 
 # What C pcrypt allows instead (Documentation/rpadata.rst, "rpcrypt"): any
-# process may instantiate it, and every user of gcm(aes) then gets it.
+# process may instantiate it, and every user of gcm(aes) then gets it; on
+# 7.3, once AF_ALG's restriction is lifted.
 t_pcrypt_unprivileged() {
 	! grep -q '^driver *: pcrypt(' /proc/crypto || fail "pcrypt already instantiated"
+	af_alg_lift pcrypt
 	# The bind itself fails (pcrypt is asynchronous); the instance stays.
 	$ALG -u bind 'pcrypt(gcm(aes))' || true
 	drv=$(driver_of 'gcm(aes)')
 	case "$drv" in pcrypt\(*\)) ;; *) fail "gcm(aes) is served by '$drv'" ;; esac
 	echo "an unprivileged bind made $drv serve gcm(aes)"
+	af_alg_reset
 }
