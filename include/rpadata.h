@@ -36,7 +36,8 @@ struct rpadata_shell;
  * @seq: Private: sequence number of the job in its shell.
  * @cb_cpu: Private: callback CPU of the job.
  * @state: Private: idle, parallel phase, or on its way to serialization.
- * @stream: Private: the callback CPU asked for, which names the job's stream.
+ * @stream: Private: the callback CPU asked for, modulo nr_cpu_ids: the job's
+ *          stream.
  * @parallel: Called once, with BHs disabled, on a CPU of the parallel mask.
  *            It (or whoever it hands the job to) calls rpadata_do_serial().
  * @serial: Called once, with BHs disabled, on the callback CPU, after the

@@ -290,9 +290,10 @@ impl JobQueue {
             if let Some(job) = next {
                 batch.push_front(job);
             }
-            // The streams learn that these jobs are done once softirqs raised by their callbacks
-            // (a packet handed to the network stack of this CPU) have run: the jobs they let go
-            // to another CPU then come after that work too.
+            // The streams learn that these jobs are done after softirqs were enabled again: the
+            // softirq work their callbacks raised here (a packet handed to this CPU's network
+            // stack) usually runs first, before the held jobs they let go to another CPU. Only
+            // usually: from a BH workqueue, or when softirqs go to ksoftirqd, it runs later.
             {
                 let _bh = BhGuard::new();
                 for &stream in streams.iter().take(n) {

@@ -49,8 +49,9 @@ pub struct ShellStats {
     pub in_flight: u64,
     /// Jobs done in parallel, waiting for an earlier job.
     pub reorder_pending: u32,
-    /// Jobs passed on to their serial queue (their serial callback may still be waiting for its
-    /// CPU).
+    /// Jobs passed on by the reorder list: to their serial queue (their serial callback may still
+    /// be waiting for its CPU), or held while their stream moves to another CPU
+    /// ([`crate::stream`]).
     pub released: u64,
     /// Sequence number of the next job.
     pub next_seq: u32,

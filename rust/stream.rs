@@ -27,7 +27,6 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Full, Relaxed, Release},
-        barrier::smp_mb,
         Arc, SpinLock,
     },
 };
@@ -84,8 +83,10 @@ impl Streams {
 
     /// Whether `job` may go to its callback CPU now: its stream has no job on another CPU.
     fn may_go(&self, job: &JobRef) -> bool {
+        // Acquire: pairs with `done`'s fully ordered decrement, so that the old CPU's callbacks
+        // come before what the new CPU does with the job.
         self.stream(job)
-            .is_none_or(|s| s.cpu.load(Relaxed) == job.cb_cpu() || s.queued.load(Relaxed) == 0)
+            .is_none_or(|s| s.cpu.load(Relaxed) == job.cb_cpu() || s.queued.load(Acquire) == 0)
     }
 
     /// Passes `job`, the shell's next job in submission order, to the serial queue of its
@@ -99,10 +100,10 @@ impl Streams {
             return;
         }
         self.held.lock().push_back(job);
-        self.holding.store(1, Relaxed);
-        // Orders the store above before the loads of `release_held`; pairs with the full barrier
-        // of `done`'s decrement: either `done` sees `holding` set, or we see its stream drained.
-        smp_mb();
+        // Fully ordered: the store comes before the loads of `release_held`. Pairs with the full
+        // barrier of `done`'s decrement: either `done` sees `holding` set, or we see its stream
+        // drained.
+        self.holding.xchg(1, Full);
         self.release_held(queues);
     }
 

@@ -130,7 +130,9 @@ ipsec_up() {
 	echo "$1" > $WRAP
 	esp_link
 	$2
-	SA_DRIVER=$(awk '/^driver/ && $3 ~ /^(seqiv|echainiv)\(rpcrypt\(/ { print $3; exit }' \
+	# ESP's IV generator: seqiv for rfc4106, echainiv for authenc.
+	case "$1" in rfc4106*) geniv=seqiv ;; *) geniv=echainiv ;; esac
+	SA_DRIVER=$(awk -v g="^$geniv\\(rpcrypt\\(" '/^driver/ && $3 ~ g { print $3; exit }' \
 		/proc/crypto)
 	[ -n "$SA_DRIVER" ] || { grep -B1 -A2 'rpcrypt(' /proc/crypto; fail "no SA uses rpcrypt"; }
 	SA_REFS=$(refcnt_of "$SA_DRIVER")
