@@ -209,9 +209,10 @@ t_rpcrypt_tcrypt() {
 # churn_while PID [masks|parallel|hotplug]: until process PID exits, change
 # rpcrypt_enc's and rpcrypt_dec's cpumasks and take the last CPU offline and
 # back ("masks": no hotplug; "parallel": parallel masks only, no hotplug;
-# "hotplug": parallel masks and hotplug); then restore the masks. Fails unless two rounds or more ran. CPU 0 stays in both masks: a mask
-# with no online CPU makes an instance invalid, and rpcrypt then fails
-# requests with -EINVAL (as pcrypt does) instead of reordering them.
+# "hotplug": parallel masks and hotplug); then restore the masks. Fails
+# unless two rounds or more ran. CPU 0 stays in both masks: a mask with no
+# online CPU makes an instance invalid, and rpcrypt then fails requests with
+# -EINVAL (as pcrypt does) instead of reordering them.
 churn_while() {
 	cpus=$(online_cpus)
 	last=$(echo "$cpus" | tail -n1)

@@ -122,6 +122,13 @@ esp_counters() {
 		     END { printf "replay %s failed %s packets %s\n", r, f, p }'
 }
 
+# esp_clean: the receiving SA's counters ("replay R failed F packets P", in
+# $c); fails unless ESP counted no replay or integrity failure.
+esp_clean() {
+	c=$(esp_counters "-n esp" 0x100)
+	case "$c" in "replay 0 failed 0 packets "*) ;; *) fail "ESP counted replays or failures: $c" ;; esac
+}
+
 # ipsec_up AEAD SAS: rpcrypt wrapping AEAD, the link and SAs made with SAS
 # (esp_gcm or esp_authenc); checks that the SAs' AEAD is built on rpcrypt's
 # and sets SA_DRIVER to its driver name, SA_REFS to its reference count.
@@ -149,9 +156,8 @@ t_ipsec_esp_runs_through_rpcrypt() {
 	d=$(($(serialized $DEC) - d0))
 	echo "through rpadata: $e encryptions, $d decryptions"
 	[ $e -ge $n ] && [ $d -ge $n ] || fail "fewer than $n requests each way went through rpadata"
-	c=$(esp_counters "-n esp" 0x100)
+	esp_clean
 	echo "receiving SA: $c"
-	case "$c" in "replay 0 failed 0 packets "*) ;; *) fail "ESP counted replays or failures" ;; esac
 	[ "${c##* }" -ge $n ] || fail "the receiving SA counted ${c##* } packets"
 	esp_down
 	esp_released
@@ -166,8 +172,7 @@ esp_churn() {
 	pid=$!
 	churn_while $pid $1
 	wait $pid
-	c=$(esp_counters "-n esp" 0x100)
-	case "$c" in "replay 0 failed 0 packets "*) ;; *) fail "ESP counted replays or failures: $c" ;; esac
+	esp_clean
 	esp_down
 	esp_released
 }
