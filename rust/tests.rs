@@ -99,7 +99,9 @@ mod serialized {
 
         fn parked_len(&self) -> usize {
             let _bh = ffi::BhGuard::new();
-            self.parked.lock().len()
+            // A local, dropped before `_bh` (a tail temporary would outlive it).
+            let parked = self.parked.lock();
+            parked.len()
         }
 
         /// Hands every parked job to `do_serial`, last parked first (out of order on purpose).
@@ -107,7 +109,8 @@ mod serialized {
             loop {
                 let job = {
                     let _bh = ffi::BhGuard::new();
-                    self.parked.lock().pop()
+                    let mut parked = self.parked.lock();
+                    parked.pop()
                 };
                 match job {
                     Some(j) => drop(j),

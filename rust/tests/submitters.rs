@@ -281,9 +281,20 @@ impl_has_work! {
 }
 
 impl Submitter {
-    fn new(crowd: Arc<Crowd>, shell: Arc<Shell>, at: usize, first: usize) -> impl PinInit<Self> {
+    fn new(
+        crowd: Arc<Crowd>,
+        shell: Arc<Shell>,
+        context: Context,
+        at: usize,
+        first: usize,
+    ) -> impl PinInit<Self> {
         pin_init!(Self {
-            work <- new_work!("rpadata_test_submitter"),
+            // One lockdep class per context: the same work run from a worker and from softirq
+            // would look to lockdep like one lock taken with softirqs on and in softirq.
+            work <- match context {
+                Context::Worker => new_work!("rpadata_test_submitter"),
+                Context::Softirq => new_work!("rpadata_test_bh_submitter"),
+            },
             crowd,
             shell,
             at,
@@ -362,7 +373,10 @@ impl WorkItem for Completer {
         loop {
             let job = {
                 let _bh = BhGuard::new();
-                crowd.pending[this.at].lock().pop()
+                // A local, dropped before `_bh`: a temporary of the tail expression would
+                // outlive it and hold the lock with BHs enabled again.
+                let mut pending = crowd.pending[this.at].lock();
+                pending.pop()
             };
             let Some(job) = job else {
                 if crowd.stop.load(Acquire) {
@@ -422,7 +436,7 @@ fn run(
     for round in 0..ROUNDS {
         for at in 0..ncpus {
             let first = (round * ncpus + at) * BATCH;
-            let submitter = Submitter::new(crowd.clone(), shell.clone(), at, first);
+            let submitter = Submitter::new(crowd.clone(), shell.clone(), context, at, first);
             let submitter = KBox::pin_init(submitter, GFP_KERNEL)?;
             submitters.enqueue_on(crowd.cpus[at], submitter);
         }
