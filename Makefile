@@ -170,7 +170,12 @@ ifeq ($(KERNEL),debian)
 	rel=$$(cat $(KDIR)/debian-release) && \
 	for ko in $$(find $(MODULE_OUT) -name '*.ko'); do \
 		install -D -m 0644 $$ko $(INSTALL_MOD_PATH)/lib/modules/$$rel/extra/$$(basename $$ko); \
-	done && depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $$rel
+	done && \
+	if command -v depmod >/dev/null; then \
+		depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $$rel; \
+	else \
+		$(DEBIAN) exec depmod -b $(abspath $(or $(INSTALL_MOD_PATH),/)) $$rel; \
+	fi
 else
 	$(MAKE) $(KBUILD_ARGS) MO=$(MODULE_OUT) INSTALL_MOD_DIR=extra modules_install
 endif
