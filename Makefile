@@ -21,7 +21,7 @@
 # KDIR defaults to the cached test kernel built by tools/testing/kernel/build;
 # point it at any Rust-enabled 7.2 build tree to use that instead. KERNEL=7.3
 # uses the 7.3 test kernel; KERNEL=debian Debian's own 7.2 kernel
-# (tools/testing/kernel/debian), for every target above.
+# (tools/testing/kernel/debian) for make, run, check and install.
 
 RPADATA_CACHE ?= $(HOME)/.cache/rpadata
 KERNEL ?= $(or $(RPADATA_KERNEL),7.2)
@@ -173,8 +173,10 @@ ifeq ($(KERNEL),debian)
 	done && \
 	if command -v depmod >/dev/null; then \
 		depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $$rel; \
+	elif [ -n "$(INSTALL_MOD_PATH)" ]; then \
+		$(DEBIAN) exec depmod -b $(abspath $(INSTALL_MOD_PATH)) $$rel; \
 	else \
-		$(DEBIAN) exec depmod -b $(abspath $(or $(INSTALL_MOD_PATH),/)) $$rel; \
+		echo "make install: no depmod here (apt install kmod)" >&2; exit 1; \
 	fi
 else
 	$(MAKE) $(KBUILD_ARGS) MO=$(MODULE_OUT) INSTALL_MOD_DIR=extra modules_install
@@ -187,12 +189,14 @@ endif
 # the compiler that kernel's .config names.
 RPADATA_KDIRS ?= /var/cache/rpadata
 dkms:
-	@test -n "$(KERNEL_HEADERS)" || { echo "make dkms: KERNEL_HEADERS= names the kernel's headers" >&2; exit 1; }
+	@test -n "$(KERNEL_HEADERS)" && test -n "$(KERNELRELEASE)" || \
+		{ echo "make dkms: KERNEL_HEADERS= and KERNELRELEASE= name the kernel" >&2; exit 1; }
 	@kdir=$$(tools/rust-kdir $(KERNEL_HEADERS) $(RPADATA_KDIRS)/kdir-$(KERNELRELEASE)) && \
 	cc=$$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\).*/\1/p' $$kdir/.config) && \
-	if grep -qx CONFIG_CC_IS_CLANG=y $$kdir/.config; then tc=LLVM=1; else tc="CC=$$cc HOSTCC=$$cc"; fi && \
+	if grep -qx CONFIG_CC_IS_CLANG=y $$kdir/.config; then tc="LLVM=1"; else tc="CC=$$cc HOSTCC=$$cc"; fi && \
 	mkdir -p $(CURDIR)/build/dkms && \
 	$(MAKE) -C $$kdir M=$(CURDIR) MO=$(CURDIR)/build/dkms $$tc KERNELRELEASE=$(KERNELRELEASE) \
+		RUSTC=$${RUSTC:-rustc} BINDGEN=$${BINDGEN:-bindgen} \
 		CONFIG_RPADATA=m CONFIG_RPADATA_RPCRYPT=m modules
 
 clean:
