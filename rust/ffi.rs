@@ -441,6 +441,17 @@ impl<T> Drop for RcuBox<T> {
 pub(crate) struct SysfsNode<'a>(NonNull<bindings::kobject>, PhantomData<&'a ()>);
 
 impl<'a> SysfsNode<'a> {
+    /// The directory of `kobj`.
+    ///
+    /// # Safety
+    ///
+    /// `kobj` must point to a kobject that, with its ancestors, stays alive for `'a`, as during a
+    /// sysfs show or store callback on one of its files.
+    pub(crate) unsafe fn from_raw(kobj: NonNull<bindings::kobject>) -> Self {
+        // INVARIANT: Per the safety requirements.
+        Self(kobj, PhantomData)
+    }
+
     /// The directory's name.
     pub(crate) fn name(&self) -> &'a CStr {
         // SAFETY: The kobject is alive for `'a` (type invariant) and its name is a NUL-terminated
@@ -465,6 +476,17 @@ impl<'a> SysfsNode<'a> {
 pub(crate) struct SysfsOut(NonNull<c_char>);
 
 impl SysfsOut {
+    /// The page `buf` of a show callback.
+    ///
+    /// # Safety
+    ///
+    /// `buf` must be the `PAGE_SIZE` buffer of a sysfs show callback in progress, for as long as
+    /// the value is used.
+    pub(crate) unsafe fn from_raw(buf: NonNull<c_char>) -> Self {
+        // INVARIANT: Per the safety requirements.
+        Self(buf)
+    }
+
     /// Writes formatted text; returns the length written.
     pub(crate) fn emit(&mut self, args: core::fmt::Arguments<'_>) -> Result<usize> {
         // SAFETY: The buffer is a sysfs page (type invariant); `%pA` formats the `Arguments` it is
@@ -497,63 +519,6 @@ pub(crate) fn parse_cpumask(text: &[u8]) -> Result<CpumaskVar> {
     let r = unsafe { rpadata_shim_parse_cpumask(text.as_ptr().cast(), text.len(), mask.as_raw()) };
     kernel::error::to_result(r)?;
     Ok(mask)
-}
-
-/// Entry point of every rpadata sysfs file's show (see `shim.c`).
-///
-/// # Safety
-///
-/// Called by sysfs with a live kobject, a NUL-terminated attribute name and a `PAGE_SIZE` buffer.
-#[no_mangle]
-unsafe extern "C" fn rpadata_sysfs_show(
-    kobj: *mut bindings::kobject,
-    attr: *const c_char,
-    buf: *mut c_char,
-) -> isize {
-    let (Some(kobj), Some(buf)) = (NonNull::new(kobj), NonNull::new(buf)) else {
-        return EINVAL.to_errno() as isize;
-    };
-    // INVARIANT: Sysfs keeps the kobject alive during the callback.
-    let node = SysfsNode(kobj, PhantomData);
-    // SAFETY: A NUL-terminated static attribute name, per the safety requirements.
-    let attr = unsafe { CStr::from_char_ptr(attr) };
-    // INVARIANT: `buf` is the callback's page.
-    let mut out = SysfsOut(buf);
-    match crate::sysfs::show(node, attr, &mut out) {
-        Ok(n) => n as isize,
-        Err(e) => e.to_errno() as isize,
-    }
-}
-
-/// Entry point of every rpadata sysfs file's store (see `shim.c`).
-///
-/// # Safety
-///
-/// Called by sysfs with a live kobject, a NUL-terminated attribute name and `count` readable
-/// bytes at `buf`.
-#[no_mangle]
-unsafe extern "C" fn rpadata_sysfs_store(
-    kobj: *mut bindings::kobject,
-    attr: *const c_char,
-    buf: *const c_char,
-    count: usize,
-) -> isize {
-    let Some(kobj) = NonNull::new(kobj) else {
-        return EINVAL.to_errno() as isize;
-    };
-    if buf.is_null() {
-        return EINVAL.to_errno() as isize;
-    }
-    // INVARIANT: Sysfs keeps the kobject alive during the callback.
-    let node = SysfsNode(kobj, PhantomData);
-    // SAFETY: As for show.
-    let attr = unsafe { CStr::from_char_ptr(attr) };
-    // SAFETY: `count` readable bytes per the safety requirements, borrowed for the call.
-    let text = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
-    match crate::sysfs::store(node, attr, text) {
-        Ok(()) => count as isize,
-        Err(e) => e.to_errno() as isize,
-    }
 }
 
 /// rpadata's dynamic multi-instance CPU hotplug state; removed when dropped.

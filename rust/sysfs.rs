@@ -22,7 +22,8 @@ use crate::{
     instance::{self, InstanceCore},
     shell::ShellCore,
 };
-use kernel::{cpumask::CpumaskVar, prelude::*, sync::Arc};
+use core::ptr::NonNull;
+use kernel::{bindings, cpumask::CpumaskVar, ffi::c_char, prelude::*, sync::Arc};
 
 /// What a file belongs to.
 enum Target {
@@ -119,4 +120,61 @@ pub(crate) fn store(node: SysfsNode<'_>, attr: &CStr, text: &[u8]) -> Result {
         return Err(EINVAL);
     }
     inst.set_cpumask(which, &mask)
+}
+
+/// Entry point of every rpadata sysfs file's show (see `shim.c`).
+///
+/// # Safety
+///
+/// Called by sysfs with a live kobject, a NUL-terminated attribute name and a `PAGE_SIZE` buffer.
+#[no_mangle]
+unsafe extern "C" fn rpadata_sysfs_show(
+    kobj: *mut bindings::kobject,
+    attr: *const c_char,
+    buf: *mut c_char,
+) -> isize {
+    let (Some(kobj), Some(buf)) = (NonNull::new(kobj), NonNull::new(buf)) else {
+        return EINVAL.to_errno() as isize;
+    };
+    // SAFETY: Sysfs keeps the kobject and its ancestors alive during the callback.
+    let node = unsafe { SysfsNode::from_raw(kobj) };
+    // SAFETY: A NUL-terminated static attribute name, per the safety requirements.
+    let attr = unsafe { CStr::from_char_ptr(attr) };
+    // SAFETY: `buf` is the callback's page, and `out` does not outlive the callback.
+    let mut out = unsafe { SysfsOut::from_raw(buf) };
+    match show(node, attr, &mut out) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Entry point of every rpadata sysfs file's store (see `shim.c`).
+///
+/// # Safety
+///
+/// Called by sysfs with a live kobject, a NUL-terminated attribute name and `count` readable
+/// bytes at `buf`.
+#[no_mangle]
+unsafe extern "C" fn rpadata_sysfs_store(
+    kobj: *mut bindings::kobject,
+    attr: *const c_char,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    let Some(kobj) = NonNull::new(kobj) else {
+        return EINVAL.to_errno() as isize;
+    };
+    if buf.is_null() {
+        return EINVAL.to_errno() as isize;
+    }
+    // SAFETY: Sysfs keeps the kobject and its ancestors alive during the callback.
+    let node = unsafe { SysfsNode::from_raw(kobj) };
+    // SAFETY: As for show.
+    let attr = unsafe { CStr::from_char_ptr(attr) };
+    // SAFETY: `count` readable bytes per the safety requirements, borrowed for the call.
+    let text = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
+    match store(node, attr, text) {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
+    }
 }
