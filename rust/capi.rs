@@ -10,10 +10,9 @@
 
 use crate::{
     cpumask::MaskType,
-    instance::{Instance, InstanceOptions},
+    instance::{self, Instance, InstanceOptions, Shell},
     job::{JobHeader, JobRef},
     mt::{self, MtParams},
-    shell::{self, Shell},
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -255,7 +254,7 @@ pub(crate) unsafe extern "C" fn rpadata_do_serial(padata: *mut JobHeader) {
     };
     // SAFETY: Per the safety requirements.
     match unsafe { JobRef::from_do_serial(job) } {
-        Some(job) => shell::do_serial(job),
+        Some(job) => instance::do_serial(job),
         None => {
             kernel::pr_warn_once!("rpadata_do_serial: job not in its parallel phase\n");
             kernel::warn_on!(true);

@@ -521,98 +521,18 @@ pub(crate) fn parse_cpumask(text: &[u8]) -> Result<CpumaskVar> {
     Ok(mask)
 }
 
-/// rpadata's dynamic multi-instance CPU hotplug state; removed when dropped.
-///
-/// # Invariants
-///
-/// `self.0` is a state number returned by `cpuhp_setup_state_multi()`, not yet removed.
-pub(crate) struct HotplugState(c_int);
-
-/// A CPU hotplug callback of an instance: `(cpu, online)`.
+/// A CPU hotplug callback of a multi-instance state: `(cpu, node)`.
 pub(crate) type HotplugFn = unsafe extern "C" fn(c_uint, *mut bindings::hlist_node) -> c_int;
 
-impl HotplugState {
-    /// Sets up the state with `online`/`offline` callbacks (at `CPUHP_AP_ONLINE_DYN`, so
-    /// `offline` runs while the CPU is still online: usable masks shrink before it goes).
-    pub(crate) fn new(online: HotplugFn, offline: HotplugFn) -> Result<Self> {
-        // SAFETY: The callbacks are valid for the module's lifetime, which outlives the state
-        // (removed in `Drop`).
-        let r = unsafe { rpadata_shim_hotplug_setup(online, offline) };
-        if r < 0 {
-            return Err(Error::from_errno(r));
-        }
-        // INVARIANT: A dynamic state was allocated.
-        Ok(Self(r))
-    }
-
-    /// The state number.
-    pub(crate) fn id(&self) -> c_int {
-        self.0
-    }
-}
-
-impl Drop for HotplugState {
-    fn drop(&mut self) {
-        // SAFETY: The state was set up (type invariant) and every instance was removed from it.
-        unsafe { bindings::__cpuhp_remove_state(self.0, false) };
-    }
-}
-
-/// The hotplug list node of an instance, registered with a [`HotplugState`].
+/// `cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "rpadata:online", online, offline)`, a static
+/// inline function in C. Returns the state number or a negative error.
 ///
-/// # Invariants
+/// # Safety
 ///
-/// While `state` is `Some`, the node is on that state's instance list and must not move; it is
-/// removed before it is dropped.
-#[pin_data(PinnedDrop)]
-pub(crate) struct HotplugNode {
-    #[pin]
-    node: kernel::types::Opaque<bindings::hlist_node>,
-    state: kernel::sync::atomic::Atomic<c_int>,
-}
-
-impl HotplugNode {
-    /// A node not on any list.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            node <- kernel::types::Opaque::ffi_init(|_| {}),
-            state: kernel::sync::atomic::Atomic::new(-1),
-        })
-    }
-
-    /// Puts the node on `state`'s list, without calling the callbacks. Sleeps; takes the CPU
-    /// hotplug lock, so the caller must not hold it.
-    pub(crate) fn add(&self, state: c_int) -> Result {
-        // SAFETY: A `HotplugNode` only exists pinned: it is `!Unpin` and made only by `new()`, a
-        // `PinInit`; so the node stays put until `PinnedDrop` has taken it off the list.
-        let r = unsafe { bindings::__cpuhp_state_add_instance(state, self.node.get(), false) };
-        kernel::error::to_result(r)?;
-        // INVARIANT: On the list of `state` from now on.
-        self.state.store(state, kernel::sync::atomic::Release);
-        Ok(())
-    }
-
-    /// Takes the node off its list; returns after any callback in progress for it. Idempotent.
-    /// Sleeps; takes the CPU hotplug lock.
-    pub(crate) fn remove(&self) {
-        let state = self.state.xchg(-1, kernel::sync::atomic::Full);
-        if state >= 0 {
-            // SAFETY: The node is on `state`'s list (type invariant).
-            unsafe { bindings::__cpuhp_state_remove_instance(state, self.node.get(), false) };
-        }
-    }
-
-    /// The raw node, to recognise it in a callback.
-    pub(crate) fn as_raw(&self) -> *mut bindings::hlist_node {
-        self.node.get()
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for HotplugNode {
-    fn drop(self: Pin<&mut Self>) {
-        self.remove();
-    }
+/// The callbacks must stay callable until the state is removed with `__cpuhp_remove_state()`.
+pub(crate) unsafe fn cpuhp_setup_online_dyn(online: HotplugFn, offline: HotplugFn) -> c_int {
+    // SAFETY: The caller keeps the callbacks valid for the state's lifetime.
+    unsafe { rpadata_shim_hotplug_setup(online, offline) }
 }
 
 /// Whether the current task has a fatal signal pending.

@@ -1,73 +1,166 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! CPU hotplug: usable masks follow the online CPUs.
+//! CPU hotplug: a dynamic multi-instance state and the nodes objects register with it.
 //!
 //! Replaces `padata_cpu_online()`/`padata_cpu_dead()` of kernel/padata.c. rpadata has one dynamic
 //! multi-instance state (`rpadata:online`, at `CPUHP_AP_ONLINE_DYN`); each instance is on it from
 //! allocation to free. The offline callback runs while the CPU is still online, so usable masks
-//! shrink before it goes. Jobs already queued on a CPU that goes away are run by the workqueue on
-//! another CPU and still serialized in order. A mask left without an online CPU makes the instance
-//! invalid; the offline itself always succeeds (C padata once hit a divide error here, and later a
+//! shrink before it goes. Callbacks never fail (C padata once hit a divide error here, and later a
 //! failing teardown callback). The CPU hotplug lock is held by the hotplug core around the
 //! callbacks and is taken before the instance's lock everywhere else too.
+//!
+//! C header: [`include/linux/cpuhotplug.h`](srctree/include/linux/cpuhotplug.h).
 
-use crate::{ffi::HotplugState, instance};
+use crate::ffi;
+use core::marker::PhantomData;
 use kernel::{
     bindings,
     ffi::{c_int, c_uint},
     prelude::*,
-    sync::atomic::{Acquire, Atomic, Release},
+    sync::atomic::{Acquire, Atomic, Full, Release},
+    types::Opaque,
 };
 
-/// The state number, once set up (-1 before).
+/// What a hotplug state tells the objects registered with it.
+pub(crate) trait Callbacks: 'static {
+    /// `cpu` came online (it is in the online mask already) or is going offline (it still is), for
+    /// the object registered with `node`. Runs under the CPU hotplug lock; cannot fail.
+    fn cpu_event(node: NodeId, cpu: u32, online: bool);
+}
+
+/// The state number, while a [`Hotplug`] exists (-1 otherwise).
 static STATE: Atomic<c_int> = Atomic::new(-1);
 
-/// The module's hotplug state; dropped on module exit, after every instance is gone.
-pub(crate) struct Hotplug {
-    _state: HotplugState,
+/// The module's hotplug state, calling `C`; removed when dropped, after every node left it.
+///
+/// # Invariants
+///
+/// `id` is a state number returned by `cpuhp_setup_state_multi()` with `C`'s callbacks, not yet
+/// removed, and stored in [`STATE`].
+pub(crate) struct Hotplug<C: Callbacks> {
+    id: c_int,
+    _c: PhantomData<C>,
 }
 
-impl Hotplug {
-    /// Sets up the state.
+impl<C: Callbacks> Hotplug<C> {
+    /// Sets up the state (module init; there is one per module).
     pub(crate) fn new() -> Result<Self> {
-        let s = HotplugState::new(cpu_online, cpu_offline)?;
-        STATE.store(s.id(), Release);
-        Ok(Self { _state: s })
+        // SAFETY: The callbacks are module code, valid until the state is removed in `Drop`.
+        let id = unsafe { ffi::cpuhp_setup_online_dyn(cpu_online::<C>, cpu_offline::<C>) };
+        if id < 0 {
+            return Err(Error::from_errno(id));
+        }
+        STATE.store(id, Release);
+        // INVARIANT: A dynamic state was allocated with `C`'s callbacks and published.
+        Ok(Self {
+            id,
+            _c: PhantomData,
+        })
     }
 }
 
-impl Drop for Hotplug {
+impl<C: Callbacks> Drop for Hotplug<C> {
     fn drop(&mut self) {
         STATE.store(-1, Release);
+        // SAFETY: The state exists (type invariant); every node was removed from it, since the
+        // objects holding them are gone before the module's state is dropped.
+        unsafe { bindings::__cpuhp_remove_state(self.id, false) };
     }
 }
 
-/// The state instances register with.
-pub(crate) fn state() -> Result<c_int> {
-    let s = STATE.load(Acquire);
-    if s < 0 {
-        return Err(ENODEV);
-    }
-    Ok(s)
-}
+/// Identifies a registered node in a callback; only compared, never dereferenced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeId(*mut bindings::hlist_node);
 
-/// A CPU came online: usable masks grow back.
+/// A CPU came online.
 ///
 /// # Safety
 ///
-/// Called by the hotplug core for an instance registered with [`state`]; `node` is only compared
-/// with registered nodes, never dereferenced.
-unsafe extern "C" fn cpu_online(cpu: c_uint, node: *mut bindings::hlist_node) -> c_int {
-    instance::cpu_event(node, cpu, true);
+/// Called by the hotplug core for a node on the state set up with these callbacks.
+unsafe extern "C" fn cpu_online<C: Callbacks>(
+    cpu: c_uint,
+    node: *mut bindings::hlist_node,
+) -> c_int {
+    C::cpu_event(NodeId(node), cpu, true);
     0
 }
 
-/// A CPU is going offline: usable masks shrink first. Never fails.
+/// A CPU is going offline. Never fails.
 ///
 /// # Safety
 ///
 /// As for [`cpu_online`].
-unsafe extern "C" fn cpu_offline(cpu: c_uint, node: *mut bindings::hlist_node) -> c_int {
-    instance::cpu_event(node, cpu, false);
+unsafe extern "C" fn cpu_offline<C: Callbacks>(
+    cpu: c_uint,
+    node: *mut bindings::hlist_node,
+) -> c_int {
+    C::cpu_event(NodeId(node), cpu, false);
     0
+}
+
+/// An object's node on the module's hotplug state.
+///
+/// # Invariants
+///
+/// While `state` is not -1, `node` is on that state's instance list and does not move; it is
+/// removed before it is dropped.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Node {
+    #[pin]
+    node: Opaque<bindings::hlist_node>,
+    state: Atomic<c_int>,
+}
+
+// SAFETY: The node is only handed to the hotplug core, which any thread may call.
+unsafe impl Send for Node {}
+
+// SAFETY: As for `Send`; `state` is atomic.
+unsafe impl Sync for Node {}
+
+impl Node {
+    /// A node not on any list.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            node <- Opaque::ffi_init(|_| {}),
+            state: Atomic::new(-1),
+        })
+    }
+
+    /// Puts the node on the module's state, without calling the callbacks for it. Sleeps; takes
+    /// the CPU hotplug lock, so the caller must not hold it. `ENODEV` without a state.
+    pub(crate) fn add(self: Pin<&Self>) -> Result {
+        let state = STATE.load(Acquire);
+        if state < 0 {
+            return Err(ENODEV);
+        }
+        // SAFETY: `self` is pinned, so the node stays put until `PinnedDrop` has taken it off the
+        // list; the state exists while a `Hotplug` does, which outlives every object with a node.
+        let r = unsafe { bindings::__cpuhp_state_add_instance(state, self.node.get(), false) };
+        kernel::error::to_result(r)?;
+        // INVARIANT: On the list of `state` from now on.
+        self.state.store(state, Release);
+        Ok(())
+    }
+
+    /// Takes the node off its list; returns after any callback in progress for it. Idempotent.
+    /// Sleeps; takes the CPU hotplug lock.
+    pub(crate) fn remove(&self) {
+        let state = self.state.xchg(-1, Full);
+        if state >= 0 {
+            // SAFETY: The node is on `state`'s list (type invariant).
+            unsafe { bindings::__cpuhp_state_remove_instance(state, self.node.get(), false) };
+        }
+    }
+
+    /// What a callback for this node is given.
+    pub(crate) fn id(&self) -> NodeId {
+        NodeId(self.node.get())
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Node {
+    fn drop(self: Pin<&mut Self>) {
+        self.remove();
+    }
 }

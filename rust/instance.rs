@@ -11,10 +11,9 @@
 
 use crate::{
     cpumask::{self, MaskType, Usable},
-    ffi::{self, CpusReadGuard, HotplugNode, RcuBox, SysfsDir, Workqueue, WqKind},
+    ffi::{self, CpusReadGuard, RcuBox, SysfsDir, Workqueue, WqKind},
     hotplug, params,
-    queue::{JobQueue, QueueKind},
-    shell::{Shell, ShellCore},
+    queue::{JobQueue, Parallel},
 };
 use kernel::{
     cpumask::{Cpumask, CpumaskVar},
@@ -27,11 +26,16 @@ use kernel::{
     },
 };
 
+mod shell;
+
+pub(crate) use shell::{do_serial, ShellCore};
+pub use shell::{Shell, ShellStats};
+
 /// Longest instance name: `<name>_parallel` must fit a workqueue name (31 characters).
 pub(crate) const NAME_MAX: usize = 22;
 
 kernel::sync::global_lock! {
-    // SAFETY: Initialised by `registry_init()` in module init, before any other use.
+    // SAFETY: Initialised by `Registered::new()` in module init, before any other use.
     unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry::new();
 }
 
@@ -50,16 +54,34 @@ impl Registry {
     }
 }
 
-/// Sets up the registry and `/sys/kernel/rpadata`; undone by [`registry_exit`].
-///
-/// # Safety
-///
-/// Must be called exactly once, from module init, before anything else in this file.
-pub(crate) unsafe fn registry_init() -> Result {
-    // SAFETY: Called once, first (safety requirements).
-    unsafe { REGISTRY.init() };
-    REGISTRY.lock().root = Some(SysfsDir::new_in_kernel(c"rpadata")?);
-    Ok(())
+/// The registry and `/sys/kernel/rpadata` while the module is loaded; torn down when dropped.
+pub(crate) struct Registered(());
+
+impl Registered {
+    /// Sets up the registry and its sysfs root.
+    ///
+    /// # Safety
+    ///
+    /// Must be called once, from module init, before anything else in this file.
+    pub(crate) unsafe fn new() -> Result<Self> {
+        // SAFETY: Called once, first (safety requirements).
+        unsafe { REGISTRY.init() };
+        REGISTRY.lock().root = Some(SysfsDir::new_in_kernel(c"rpadata")?);
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Registered {
+    /// Removes `/sys/kernel/rpadata`. Every instance is gone by then: users of the C ABI hold a
+    /// reference on the module, and in-module users free theirs first.
+    fn drop(&mut self) {
+        let mut r = REGISTRY.lock();
+        kernel::warn_on!(!r.instances.is_empty());
+        // The static is never dropped: free the list's buffer (removals keep it) here, or every
+        // load of the module leaks it.
+        r.instances = KVec::new();
+        r.root = None;
+    }
 }
 
 /// The live instance called `name`, if any (not one being freed).
@@ -72,37 +94,29 @@ pub(crate) fn lookup(name: &CStr) -> Option<Arc<InstanceCore>> {
         .cloned()
 }
 
-/// A hotplug callback for the instance whose node is `node`: recomputes its usable masks with
-/// `cpu` online or not. Runs under the CPU hotplug lock, which is taken before the registry lock.
-pub(crate) fn cpu_event(node: *mut kernel::bindings::hlist_node, cpu: u32, online: bool) {
-    let inst = REGISTRY
-        .lock()
-        .instances
-        .iter()
-        .find(|i| i.hotplug.as_raw() == node)
-        .cloned();
-    if let Some(inst) = inst {
-        if let Err(e) = inst.cpu_event(cpu, online) {
-            // The previous masks stay; jobs on a CPU that went away still run elsewhere.
-            pr_warn!(
-                "{:?}: could not update usable masks for CPU {} ({:?})\n",
-                inst.name(),
-                cpu,
-                e
-            );
+/// The registry hears the CPU events of its instances.
+impl hotplug::Callbacks for Registry {
+    /// Recomputes the usable masks of the instance whose node is `node` with `cpu` online or not.
+    /// Runs under the CPU hotplug lock, which is taken before the registry lock.
+    fn cpu_event(node: hotplug::NodeId, cpu: u32, online: bool) {
+        let inst = REGISTRY
+            .lock()
+            .instances
+            .iter()
+            .find(|i| i.hotplug.id() == node)
+            .cloned();
+        if let Some(inst) = inst {
+            if let Err(e) = inst.cpu_event(cpu, online) {
+                // The previous masks stay; jobs on a CPU that went away still run elsewhere.
+                pr_warn!(
+                    "{:?}: could not update usable masks for CPU {} ({:?})\n",
+                    inst.name(),
+                    cpu,
+                    e
+                );
+            }
         }
     }
-}
-
-/// Removes `/sys/kernel/rpadata`. Every instance is gone by then: users of the C ABI hold a
-/// reference on the module, and in-module users free theirs first.
-pub(crate) fn registry_exit() {
-    let mut r = REGISTRY.lock();
-    kernel::warn_on!(!r.instances.is_empty());
-    // The static is never dropped: free the list's buffer (removals keep it) here, or every load
-    // of the module leaks it.
-    r.instances = KVec::new();
-    r.root = None;
 }
 
 /// Whether `name` is a valid instance name: 1 to [`NAME_MAX`] characters from `[A-Za-z0-9_.-]`,
@@ -150,14 +164,14 @@ pub(crate) struct InstanceCore {
     /// See [`InstanceOptions::parallel_local`].
     parallel_local: bool,
     /// Parallel queues, indexed by CPU id.
-    pqueues: KVec<Arc<JobQueue>>,
+    pqueues: KVec<Arc<JobQueue<Parallel>>>,
     next_shell_id: Atomic<u32>,
     #[pin]
     shells: Mutex<KVec<Arc<ShellCore>>>,
     /// Set (under `shells`' lock) when the instance is being freed: no new shell, no submission.
     closed: Atomic<bool>,
     #[pin]
-    hotplug: HotplugNode,
+    hotplug: hotplug::Node,
 }
 
 // SAFETY: The workqueue pointer is only dereferenced by users counted in the gate of one of the
@@ -186,7 +200,7 @@ impl InstanceCore {
     }
 
     /// The parallel queue of `cpu`.
-    pub(crate) fn parallel_queue(&self, cpu: u32) -> Option<&Arc<JobQueue>> {
+    pub(crate) fn parallel_queue(&self, cpu: u32) -> Option<&Arc<JobQueue<Parallel>>> {
         self.pqueues.get(cpu as usize)
     }
 
@@ -198,6 +212,13 @@ impl InstanceCore {
         // waits for it to drain, and for a grace period, before it destroys the queue; callers are
         // counted there or inside that grace period.
         unsafe { &*self.serial_wq }
+    }
+
+    /// The hotplug node, pinned.
+    fn hotplug_node(self: &Arc<Self>) -> Pin<&hotplug::Node> {
+        // SAFETY: The contents of an `Arc` never move: `Arc::pin_init` initialises them in place
+        // and `Arc` gives no mutable access. So its fields are pinned.
+        unsafe { Pin::new_unchecked(&self.hotplug) }
     }
 
     /// Whether jobs can be submitted now.
@@ -376,10 +397,10 @@ impl Instance {
             parallel: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
             serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
         };
-        let state = hotplug::state()?;
+        let poll_us = params::Params::from_module()?.poll_us;
         // SAFETY: `parallel_wq` is destroyed only after every shell was drained (`Instance::drop`),
         // and `destroy_workqueue()` waits for the queues' work.
-        let pqueues = unsafe { JobQueue::per_cpu(QueueKind::Parallel, &parallel_wq) }?;
+        let pqueues = unsafe { JobQueue::per_cpu(&parallel_wq, poll_us) }?;
         let cpus = CpusReadGuard::new();
         let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
 
@@ -403,7 +424,7 @@ impl Instance {
                 next_shell_id: Atomic::new(0),
                 shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),
                 closed: Atomic::new(false),
-                hotplug <- HotplugNode::new(),
+                hotplug <- hotplug::Node::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -420,7 +441,7 @@ impl Instance {
         };
         // Adding to the hotplug state takes the hotplug lock itself; a CPU that came or went
         // since the masks were computed is caught by the refresh below.
-        this.core.hotplug.add(state)?;
+        this.core.hotplug_node().add()?;
         {
             let _cpus = CpusReadGuard::new();
             let user = this.core.user.lock();

@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Jobs: the header the engine works on, and the safe Rust job type built on it.
+//! Jobs: the header the engine works on, the reference that owns a job in the engine, and the
+//! list that queues jobs.
 //!
 //! Replaces `struct padata_priv` of kernel/padata.c. Every job, whether a C caller embeds a
-//! `struct rpadata_priv` in its own structure or a Rust caller uses [`JobBox`], starts with the same
-//! [`JobHeader`], so one engine serves both. The header has the links the engine queues the job
+//! `struct rpadata_priv` in its own structure or a Rust caller uses [`crate::JobBox`], starts with
+//! the same [`JobHeader`], so one engine serves both. The header has the links the engine queues the job
 //! with, so submitting a job never allocates and there is no pool of work items to run out of (C
 //! padata's fallback when its pool was empty ran `->parallel` inline with BHs enabled).
 //!
+//! A job header holds the owner it was submitted to (its shell) without interpreting it: queues and
+//! lists move jobs, and only the shell code turns the owner back into a shell.
+//!
 //! This file, its child `reorder` (the reorder list, which links jobs through their headers) and
-//! `ffi.rs` are the only places that turn raw job pointers into references.
+//! `boxed.rs` (jobs with a Rust payload) are the only places that turn raw job pointers into
+//! references.
 
-use crate::shell::ShellCore;
-use core::{
-    marker::PhantomData,
-    mem::offset_of,
-    ops::{Deref, DerefMut},
-    ptr::NonNull,
-};
+use core::{mem::offset_of, ptr::NonNull};
 use kernel::{
     prelude::*,
     sync::atomic::{Atomic, Full, Relaxed, Release},
@@ -49,7 +48,8 @@ pub(crate) struct JobHeader {
     next: Atomic<*mut JobHeader>,
     /// Link in a parallel or serial queue (a job is on at most one at a time).
     qnext: *mut JobHeader,
-    shell: *const ShellCore,
+    /// What the job was submitted to, set by [`JobRef::set_route`]; not interpreted here.
+    owner: *const (),
     seq: u32,
     cb_cpu: i32,
     state: Atomic<u32>,
@@ -67,7 +67,7 @@ pub(crate) struct JobHeader {
 pub(crate) const LAYOUT: [usize; 10] = [
     offset_of!(JobHeader, next),
     offset_of!(JobHeader, qnext),
-    offset_of!(JobHeader, shell),
+    offset_of!(JobHeader, owner),
     offset_of!(JobHeader, seq),
     offset_of!(JobHeader, cb_cpu),
     offset_of!(JobHeader, state),
@@ -102,7 +102,7 @@ impl JobHeader {
         Self {
             next: Atomic::new(core::ptr::null_mut()),
             qnext: core::ptr::null_mut(),
-            shell: core::ptr::null(),
+            owner: core::ptr::null(),
             seq: 0,
             cb_cpu: 0,
             state: Atomic::new(STATE_IDLE),
@@ -186,41 +186,35 @@ impl JobRef {
         self.0.as_ptr()
     }
 
-    /// Fills in the engine's fields at submission. `shell` is a reference the job keeps until it
-    /// is serialized.
-    pub(crate) fn set_route(
-        &mut self,
-        shell: *const ShellCore,
-        seq: u32,
-        cb_cpu: u32,
-        stream: u32,
-    ) {
+    /// Fills in the engine's fields at submission. `owner` is what the job was submitted to, for
+    /// whoever takes the job back out of a queue or list.
+    pub(crate) fn set_route(&mut self, owner: *const (), seq: u32, cb_cpu: u32, stream: u32) {
         let p = self.ptr();
         // SAFETY: We own the job (type invariant) and nobody else reads these fields before the
         // job is published under a lock or queued.
         unsafe {
-            (*p).shell = shell;
+            (*p).owner = owner;
             (*p).seq = seq;
             (*p).cb_cpu = cb_cpu as i32;
             (*p).stream = stream;
         }
     }
 
-    /// The shell reference stored by [`JobRef::set_route`].
-    pub(crate) fn shell(&self) -> *const ShellCore {
-        // SAFETY: We own the job (type invariant); `shell` was written before it was published.
-        unsafe { (*self.ptr()).shell }
+    /// The owner stored by [`JobRef::set_route`].
+    pub(crate) fn owner(&self) -> *const () {
+        // SAFETY: We own the job (type invariant); `owner` was written before it was published.
+        unsafe { (*self.ptr()).owner }
     }
 
     /// The callback CPU of the job.
     pub(crate) fn cb_cpu(&self) -> u32 {
-        // SAFETY: As for `shell`; written from a `u32` by `set_route`.
+        // SAFETY: As for `owner`; written from a `u32` by `set_route`.
         unsafe { (*self.ptr()).cb_cpu as u32 }
     }
 
     /// The job's stream, as stored by [`JobRef::set_route`].
     pub(crate) fn stream(&self) -> u32 {
-        // SAFETY: As for `shell`.
+        // SAFETY: As for `owner`.
         unsafe { (*self.ptr()).stream }
     }
 
@@ -367,183 +361,4 @@ impl Drop for JobList {
         // Lists are drained by the engine before they go; losing a job would stall its shell.
         kernel::warn_on!(!self.is_empty());
     }
-}
-
-/// A job with a Rust payload: what [`Job`] implementors submit.
-///
-/// `repr(C)` with the header first, so that a `*mut JobHeader` the engine hands back is also a
-/// pointer to the node.
-#[repr(C)]
-pub(crate) struct JobNode<J> {
-    header: JobHeader,
-    data: J,
-}
-
-/// A serialized job written in Rust.
-///
-/// The engine takes the job on submission ([`crate::Shell::do_parallel`]), gives it to
-/// [`Job::parallel`] on a CPU of the parallel mask, and back to its owner in [`Job::serial`], in
-/// submission order, on the callback CPU. Both run with BHs disabled and must not sleep.
-pub trait Job: Send + Sized + 'static {
-    /// The parallel phase. Ends when `job` is handed to serialization: by calling
-    /// [`Pending::serial`] or by dropping it, now or later, from any context.
-    fn parallel(job: Pending<Self>);
-
-    /// The serial phase; ownership comes back to the caller, who may resubmit or drop the job.
-    fn serial(job: JobBox<Self>);
-}
-
-/// An allocated, idle job with a payload of type `J`.
-///
-/// # Invariants
-///
-/// `self.0` is a `KBox` allocation of a [`JobNode<J>`] whose header's callbacks are the
-/// trampolines for `J`, and the job is not in the engine.
-pub struct JobBox<J: Job>(NonNull<JobNode<J>>);
-
-// SAFETY: Owns a `JobNode<J>`, which is `Send` when `J` is.
-unsafe impl<J: Job> Send for JobBox<J> {}
-
-// SAFETY: Shared access only gives `&J`.
-unsafe impl<J: Job + Sync> Sync for JobBox<J> {}
-
-impl<J: Job> JobBox<J> {
-    /// Allocates a job holding `data`.
-    pub fn new(data: J, flags: kernel::alloc::Flags) -> Result<Self> {
-        let node = KBox::new(
-            JobNode {
-                header: JobHeader::new(parallel_trampoline::<J>, serial_trampoline::<J>),
-                data,
-            },
-            flags,
-        )?;
-        // INVARIANT: A fresh `KBox` allocation with the trampolines for `J`; not submitted.
-        // SAFETY: `KBox::into_raw` never returns NULL.
-        Ok(Self(unsafe {
-            NonNull::new_unchecked(KBox::into_raw(node))
-        }))
-    }
-
-    /// Consumes the box and returns the payload.
-    pub fn into_inner(self) -> J {
-        let p = self.0.as_ptr();
-        core::mem::forget(self);
-        // SAFETY: `p` is our `KBox` allocation (type invariant), given up by `forget` above.
-        let node = unsafe { KBox::from_raw(p) };
-        KBox::into_inner(node).data
-    }
-
-    /// Hands the job to the engine: its header, which the engine owns until the serial callback.
-    pub(crate) fn into_header(self) -> NonNull<JobHeader> {
-        let p = self.0.cast::<JobHeader>();
-        core::mem::forget(self);
-        p
-    }
-
-    /// Takes back a job from its header.
-    ///
-    /// # Safety
-    ///
-    /// `p` must come from [`JobBox::into_header`] for the same `J`, and the caller must own it.
-    pub(crate) unsafe fn from_header(p: NonNull<JobHeader>) -> Self {
-        // INVARIANT: Per the safety requirements.
-        Self(p.cast())
-    }
-}
-
-impl<J: Job> Deref for JobBox<J> {
-    type Target = J;
-
-    fn deref(&self) -> &J {
-        // SAFETY: The allocation is live and owned by `self` (type invariant).
-        unsafe { &(*self.0.as_ptr()).data }
-    }
-}
-
-impl<J: Job> DerefMut for JobBox<J> {
-    fn deref_mut(&mut self) -> &mut J {
-        // SAFETY: As for `deref`; `&mut self` gives exclusive access.
-        unsafe { &mut (*self.0.as_ptr()).data }
-    }
-}
-
-impl<J: Job> Drop for JobBox<J> {
-    fn drop(&mut self) {
-        // SAFETY: The allocation is ours (type invariant) and not in the engine.
-        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
-    }
-}
-
-/// A job in its parallel phase, owned by whoever holds this value.
-///
-/// Dropping it, or calling [`Pending::serial`], hands the job to serialization; a job can therefore
-/// neither be lost nor serialized twice.
-///
-/// # Invariants
-///
-/// `self.0` is a job in its parallel phase, submitted as a [`JobBox<J>`], owned by this value.
-pub struct Pending<J: Job> {
-    node: NonNull<JobNode<J>>,
-    _p: PhantomData<J>,
-}
-
-// SAFETY: Owns the job, whose payload is `Send`; `do_serial` may be called from any thread.
-unsafe impl<J: Job> Send for Pending<J> {}
-
-impl<J: Job> Pending<J> {
-    /// Hands the job to serialization (`do_serial`).
-    pub fn serial(self) {}
-}
-
-impl<J: Job> Deref for Pending<J> {
-    type Target = J;
-
-    fn deref(&self) -> &J {
-        // SAFETY: We own the live job (type invariant).
-        unsafe { &(*self.node.as_ptr()).data }
-    }
-}
-
-impl<J: Job> DerefMut for Pending<J> {
-    fn deref_mut(&mut self) -> &mut J {
-        // SAFETY: As for `deref`, exclusively.
-        unsafe { &mut (*self.node.as_ptr()).data }
-    }
-}
-
-impl<J: Job> Drop for Pending<J> {
-    fn drop(&mut self) {
-        // SAFETY: The job is in its parallel phase and we own it (type invariant).
-        let job = unsafe { JobRef::from_do_serial(self.node.cast()) };
-        // Always `Some`: only `Pending` moves a Rust job out of its parallel phase.
-        if let Some(job) = job {
-            crate::shell::do_serial(job);
-        }
-    }
-}
-
-/// The parallel callback of every Rust job of payload type `J`.
-///
-/// # Safety
-///
-/// `p` must be the header of a [`JobNode<J>`] in its parallel phase, owned by the caller.
-unsafe extern "C" fn parallel_trampoline<J: Job>(p: *mut JobHeader) {
-    // INVARIANT: Per the safety requirements, ownership passes to the `Pending`.
-    let job = Pending::<J> {
-        // SAFETY: `p` is not NULL per the safety requirements.
-        node: unsafe { NonNull::new_unchecked(p.cast()) },
-        _p: PhantomData,
-    };
-    J::parallel(job);
-}
-
-/// The serial callback of every Rust job of payload type `J`.
-///
-/// # Safety
-///
-/// `p` must be the header of a [`JobNode<J>`] that the engine is handing back to its owner.
-unsafe extern "C" fn serial_trampoline<J: Job>(p: *mut JobHeader) {
-    // SAFETY: `p` came from `JobBox::<J>::into_header` and ownership comes back with this call.
-    let job = unsafe { JobBox::<J>::from_header(NonNull::new_unchecked(p)) };
-    J::serial(job);
 }

@@ -31,9 +31,8 @@ use crate::{
         JobList,
         JobRef, //
     },
-    shell::ShellCore,
 };
-use core::ptr::NonNull;
+use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     cpu::CpuId,
     impl_has_work, new_spinlock, new_work,
@@ -50,14 +49,40 @@ use kernel::{
     },
 };
 
-/// What a queue's work does with its jobs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum QueueKind {
-    /// Runs parallel callbacks.
-    Parallel,
-    /// Runs serial callbacks and accounts for them.
-    Serial,
+/// What a queue's work does with the jobs it takes.
+pub(crate) trait Runner: 'static {
+    /// Jobs after which the work queues itself again behind the other work of its CPU.
+    const RUN_LIMIT: u32;
+
+    /// Runs the jobs of `batch`, in order, and returns how many ran. Called from the queue's work,
+    /// with softirqs enabled.
+    fn run(batch: JobList) -> u32;
 }
+
+/// The runner of parallel queues: runs parallel callbacks.
+pub(crate) struct Parallel;
+
+impl Runner for Parallel {
+    /// A parallel queue's work runs about this many jobs before it lets the other work queued on
+    /// its CPU (serial queues made ready by these jobs) have its turn.
+    const RUN_LIMIT: u32 = 256;
+
+    fn run(mut batch: JobList) -> u32 {
+        let mut n = 0;
+        while !batch.is_empty() {
+            let _bh = BhGuard::new();
+            for job in batch.by_ref().take(PARALLEL_BH_RUN) {
+                job.run_parallel();
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// Parallel callbacks run in runs of at most this many with softirqs disabled once, as serial
+/// callbacks do: softirqs pending meanwhile are served in between.
+const PARALLEL_BH_RUN: usize = 16;
 
 /// The part of a queue its lock protects.
 struct Pending {
@@ -76,49 +101,39 @@ struct Pending {
 /// running: the instance destroys its workqueues only after draining its shells, and
 /// `destroy_workqueue()` waits for work in progress, including work that queues itself again.
 #[pin_data]
-pub(crate) struct JobQueue {
+pub(crate) struct JobQueue<R: Runner> {
     cpu: u32,
-    kind: QueueKind,
     wq: NonNull<Workqueue>,
     #[pin]
     pending: SpinLock<Pending>,
-    /// How long the work polls for jobs before it goes idle (`poll_us` when the queue was made,
-    /// parallel queues only); 0: not at all.
+    /// How long the work polls for jobs before it goes idle; 0: not at all.
     poll_us: u32,
     /// Non-zero once a job was pushed since the jobs were last taken: lets a polling worker watch
     /// the queue without taking its lock. Maintained only when `poll_us` is not 0: it is an
     /// atomic store per push and take.
     hint: Atomic<u32>,
     #[pin]
-    work: Work<JobQueue>,
+    work: Work<JobQueue<R>>,
+    _runner: PhantomData<R>,
 }
 
 // SAFETY: `wq` is only used to queue work, which any thread may do; the other fields are `Send`.
-unsafe impl Send for JobQueue {}
+unsafe impl<R: Runner> Send for JobQueue<R> {}
 
 // SAFETY: As for `Send`; shared access goes through the lock and atomics.
-unsafe impl Sync for JobQueue {}
+unsafe impl<R: Runner> Sync for JobQueue<R> {}
 
 impl_has_work! {
-    impl HasWork<Self> for JobQueue { self.work }
+    impl{R: Runner} HasWork<Self> for JobQueue<R> { self.work }
 }
 
-/// How long a parallel queue's work that ran out of jobs polls for more: the `poll_us` module
-/// parameter, set once at load time, before any queue is made.
-static POLL_US: Atomic<u32> = Atomic::new(0);
-
-/// Sets how long idle parallel workers poll for jobs (module load).
-pub(crate) fn set_poll_us(us: u32) {
-    POLL_US.store(us, Relaxed);
-}
-
-impl JobQueue {
+impl<R: Runner> JobQueue<R> {
     /// A queue whose work runs on `cpu`, queued on `wq`.
     ///
     /// # Safety
     ///
     /// `wq` must stay alive as the type invariant says.
-    unsafe fn new(cpu: u32, kind: QueueKind, wq: NonNull<Workqueue>) -> impl PinInit<Self> {
+    unsafe fn new(cpu: u32, wq: NonNull<Workqueue>, poll_us: u32) -> impl PinInit<Self> {
         // SAFETY: The caller keeps `wq` alive.
         let bh = unsafe { wq.as_ref() }.is_bh();
         // A lockdep class of their own for work run from softirq context: lockdep tracks a work
@@ -130,14 +145,9 @@ impl JobQueue {
         } else {
             new_work!("rpadata_queue_work")
         };
-        let poll_us = match kind {
-            QueueKind::Parallel => POLL_US.load(Relaxed),
-            QueueKind::Serial => 0,
-        };
         // INVARIANT: The caller keeps `wq` alive as required.
         pin_init!(Self {
             cpu,
-            kind,
             wq,
             poll_us,
             pending <- new_spinlock!(
@@ -149,22 +159,24 @@ impl JobQueue {
             ),
             hint: Atomic::new(0),
             work <- work,
+            _runner: PhantomData,
         })
     }
 
-    /// One queue of `kind` per possible CPU id, indexed by CPU id, whose work runs on `wq`.
+    /// One queue per possible CPU id, indexed by CPU id, whose work runs on `wq` and polls for
+    /// jobs for `poll_us` before it goes idle.
     ///
     /// # Safety
     ///
     /// `wq` must outlive the queues' use as the type invariant says: it is destroyed only after
     /// every job pushed on them has been run, and it drains them first.
-    pub(crate) unsafe fn per_cpu(kind: QueueKind, wq: &Workqueue) -> Result<KVec<Arc<Self>>> {
+    pub(crate) unsafe fn per_cpu(wq: &Workqueue, poll_us: u32) -> Result<KVec<Arc<Self>>> {
         let n = kernel::cpu::nr_cpu_ids();
         let mut queues = KVec::with_capacity(n as usize, GFP_KERNEL)?;
         for cpu in 0..n {
             // SAFETY: Our caller keeps `wq` alive as required.
             let q = Arc::pin_init(
-                unsafe { Self::new(cpu, kind, NonNull::from(wq)) },
+                unsafe { Self::new(cpu, NonNull::from(wq), poll_us) },
                 GFP_KERNEL,
             )?;
             queues.push(q, GFP_KERNEL)?;
@@ -174,9 +186,10 @@ impl JobQueue {
 
     /// Appends a job and, unless the queue's work is already scheduled, queues it on its CPU.
     ///
-    /// Called with BHs disabled, by a user counted in the job's shell or by `do_serial`.
+    /// Called by a user counted in the job's shell or by `do_serial`; `_bh` keeps the queue's lock
+    /// from being taken in softirq context on top of a holder.
     #[inline]
-    pub(crate) fn push(self: &Arc<Self>, job: JobRef) {
+    pub(crate) fn push(self: &Arc<Self>, job: JobRef, _bh: &BhGuard) {
         let kick = {
             let mut p = self.pending.lock();
             p.jobs.push_back(job);
@@ -252,101 +265,26 @@ impl JobQueue {
             Self::enqueue(this);
         }
     }
-
-    /// Runs the parallel callbacks of `batch`, with BHs disabled; returns how many.
-    fn run_parallel(mut batch: JobList) -> u32 {
-        let mut n = 0;
-        while !batch.is_empty() {
-            let _bh = BhGuard::new();
-            for job in batch.by_ref().take(PARALLEL_BH_RUN) {
-                job.run_parallel();
-                n += 1;
-            }
-        }
-        n
-    }
-
-    /// Runs the serial callbacks of `batch`, in order, and accounts for them.
-    fn run_serial(mut batch: JobList) {
-        // A serial queue only holds jobs of the shell that owns it.
-        let mut streams = [0u32; SERIAL_RUN];
-        while let Some(first) = batch.pop_front() {
-            let shell = first.shell();
-            let mut n = 0;
-            let mut next = Some(first);
-            {
-                let _bh = BhGuard::new();
-                for slot in streams.iter_mut() {
-                    let Some(job) = next.take() else {
-                        break;
-                    };
-                    // Read first: the job belongs to its owner again once its callback starts.
-                    *slot = job.stream();
-                    job.run_serial();
-                    n += 1;
-                    next = batch.pop_front();
-                }
-            }
-            if let Some(job) = next {
-                batch.push_front(job);
-            }
-            // The streams learn that these jobs are done after softirqs were enabled again: the
-            // softirq work their callbacks raised here (a packet handed to this CPU's network
-            // stack) usually runs first, before the held jobs they let go to another CPU. Only
-            // usually: from a BH workqueue, or when softirqs go to ksoftirqd, it runs later.
-            {
-                let _bh = BhGuard::new();
-                for &stream in streams.iter().take(n) {
-                    // SAFETY: The jobs held `shell` in flight and still do: their holds are
-                    // given up by `ShellCore::serialized`, below.
-                    unsafe { ShellCore::stream_done(shell, stream) };
-                }
-            }
-            // SAFETY: Each of these `n` jobs held its shell in flight (set at submission) until
-            // now: the shell is alive, and this call gives those holds up.
-            unsafe { ShellCore::serialized(shell, n as u32) };
-        }
-    }
 }
 
-/// A parallel queue's work runs at most about this many jobs before it queues itself again behind
-/// the other work queued on its CPU.
-const PARALLEL_RUN: u32 = 256;
+impl<R: Runner> WorkItem for JobQueue<R> {
+    type Pointer = Arc<JobQueue<R>>;
 
-/// Parallel callbacks run in runs of at most this many with softirqs disabled once, as serial
-/// callbacks do (below): softirqs pending meanwhile are served in between.
-const PARALLEL_BH_RUN: usize = 16;
-
-/// Serial callbacks run in runs of at most this many with softirqs disabled once (C padata keeps
-/// them disabled for a whole batch); softirqs pending meanwhile are served in between.
-const SERIAL_RUN: usize = 64;
-
-impl WorkItem for JobQueue {
-    type Pointer = Arc<JobQueue>;
-
-    fn run(this: Arc<JobQueue>) {
-        match this.kind {
-            QueueKind::Parallel => {
-                let mut done = 0;
-                loop {
-                    let batch = this.take();
-                    if batch.is_empty() {
-                        if this.poll() {
-                            continue;
-                        }
-                        break;
-                    }
-                    done += Self::run_parallel(batch);
-                    if done >= PARALLEL_RUN {
-                        // Stay scheduled, and let the other work queued on this CPU (serial
-                        // queues made ready by these jobs) have its turn first.
-                        Self::enqueue(this);
-                        return;
-                    }
+    fn run(this: Arc<JobQueue<R>>) {
+        let mut done = 0;
+        loop {
+            let batch = this.take();
+            if batch.is_empty() {
+                if this.poll() {
+                    continue;
                 }
+                break;
             }
-            QueueKind::Serial => {
-                Self::run_serial(this.take());
+            done += R::run(batch);
+            if done >= R::RUN_LIMIT {
+                // Let the other work queued on this CPU have its turn first; `finish` queues the
+                // work again behind it if more jobs came.
+                break;
             }
         }
         Self::finish(this);

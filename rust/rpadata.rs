@@ -3,9 +3,18 @@
 //! rpadata: padata, the kernel's parallel execution mechanism, rebuilt in Rust.
 //!
 //! This is the crate root: it only wires the modules together and declares the kernel module.
-//! What rpadata does and how to use it is in `Documentation/rpadata.rst`; each concept lives in
-//! its own file, and raw bindings are confined to [`ffi`], [`job`] and `shim.c`.
+//! What rpadata does and how to use it is in `Documentation/rpadata.rst`. Each concept lives in
+//! its own file, and imports only point down:
+//!
+//! - [`ffi`] and `shim.c`: the raw bindings the kernel crate lacks in 7.2, with small owning types
+//!   over them; [`params`], [`inflight`]: leaves.
+//! - [`cpumask`], [`hotplug`]: abstractions shaped like the kernel crate's.
+//! - The engine: [`job`] (the header, lists, the reorder list), [`queue`] (per-CPU job queues),
+//!   [`stream`] (order across callback CPU changes), [`instance`] with its child `shell`.
+//! - On top: [`boxed`] (jobs with a Rust payload), [`mt`] (multithreaded jobs), [`capi`] (the C
+//!   ABI), [`sysfs`].
 
+mod boxed;
 mod capi;
 mod cpumask;
 mod ffi;
@@ -16,18 +25,17 @@ mod job;
 mod mt;
 mod params;
 mod queue;
-mod shell;
 mod stream;
 mod sysfs;
 
 #[cfg(rpadata_kunit)]
 mod tests;
 
+pub use boxed::{Job, JobBox, Pending};
 pub use cpumask::MaskType;
 pub use instance::{Instance, InstanceOptions};
-pub use job::{Job, JobBox, Pending};
+pub use instance::{Shell, ShellStats};
 pub use mt::{run as do_multithreaded, run_reduce as do_multithreaded_reduce, Cancel, MtParams};
-pub use shell::{Shell, ShellStats};
 
 use kernel::prelude::*;
 
@@ -49,36 +57,35 @@ module! {
     },
 }
 
-/// Module state: what exists between `insmod` and `rmmod`.
+/// Module state: what exists between `insmod` and `rmmod`, set up in field order and torn down in
+/// the same order.
+#[pin_data]
 struct RpadataModule {
-    _hotplug: hotplug::Hotplug,
+    /// The CPU hotplug state instances register with; no instance is left when it goes.
+    _hotplug: hotplug::Hotplug<instance::Registry>,
+    /// The instance list and `/sys/kernel/rpadata`.
+    _registry: instance::Registered,
 }
 
-impl kernel::Module for RpadataModule {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let params = params::Params::from_module()?;
-        job::check_c_layout()?;
-        // SAFETY: Module init runs once, before anything else uses the registry.
-        unsafe { instance::registry_init() }?;
-        let hotplug = match hotplug::Hotplug::new() {
-            Ok(h) => h,
-            Err(e) => {
-                instance::registry_exit();
-                return Err(e);
-            }
-        };
-        queue::set_poll_us(params.poll_us);
-        pr_info!(
-            "loaded (max_in_flight={}, poll_us={})\n",
-            params.max_in_flight,
-            params.poll_us
-        );
-        Ok(Self { _hotplug: hotplug })
-    }
-}
-
-impl Drop for RpadataModule {
-    fn drop(&mut self) {
-        instance::registry_exit();
+impl kernel::InPlaceModule for RpadataModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _hotplug: {
+                params::Params::from_module()?;
+                job::check_c_layout()?;
+                hotplug::Hotplug::new()?
+            },
+            // SAFETY: Module init runs once, before anything else uses the registry.
+            _registry: unsafe { instance::Registered::new() }?,
+        })
+        .pin_chain(|_| {
+            let p = params::Params::from_module()?;
+            pr_info!(
+                "loaded (max_in_flight={}, poll_us={})\n",
+                p.max_in_flight,
+                p.poll_us
+            );
+            Ok(())
+        })
     }
 }

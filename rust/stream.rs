@@ -16,11 +16,15 @@
 //! one at a time per shell); [`Streams::done`] is called after each of their serial callbacks.
 
 use crate::{
+    ffi::BhGuard,
     job::{
         JobList,
         JobRef, //
     },
-    queue::JobQueue,
+    queue::{
+        JobQueue,
+        Runner, //
+    },
 };
 use kernel::{
     new_spinlock,
@@ -92,11 +96,11 @@ impl Streams {
     /// Passes `job`, the shell's next job in submission order, to the serial queue of its
     /// callback CPU in `queues`, or holds it (see the module documentation).
     ///
-    /// Called with BHs disabled, by one caller at a time (the shell's releaser).
-    pub(crate) fn pass(&self, job: JobRef, queues: &[Arc<JobQueue>]) {
+    /// Called by one caller at a time (the shell's releaser).
+    pub(crate) fn pass<R: Runner>(&self, job: JobRef, queues: &[Arc<JobQueue<R>>], bh: &BhGuard) {
         // Acquire: a `release_held` that cleared `holding` is seen with its updates.
         if self.holding.load(Acquire) == 0 && self.may_go(&job) {
-            self.go(job, queues);
+            self.go(job, queues, bh);
             return;
         }
         self.held.lock().push_back(job);
@@ -104,24 +108,22 @@ impl Streams {
         // barrier of `done`'s decrement: either `done` sees `holding` set, or we see its stream
         // drained.
         self.holding.xchg(1, Full);
-        self.release_held(queues);
+        self.release_held(queues, bh);
     }
 
     /// Accounts for the return of the serial callback of a job of stream `key`; the last one of
     /// a stream on its CPU lets held jobs that wait for it go.
-    ///
-    /// Called with BHs disabled.
-    pub(crate) fn done(&self, key: u32, queues: &[Arc<JobQueue>]) {
+    pub(crate) fn done<R: Runner>(&self, key: u32, queues: &[Arc<JobQueue<R>>], bh: &BhGuard) {
         let Some(s) = self.streams.get(key as usize) else {
             return;
         };
         if s.queued.fetch_sub(1, Full) == 1 && self.holding.load(Relaxed) != 0 {
-            self.release_held(queues);
+            self.release_held(queues, bh);
         }
     }
 
     /// Queues `job` on its callback CPU, as its stream's last job there.
-    fn go(&self, job: JobRef, queues: &[Arc<JobQueue>]) {
+    fn go<R: Runner>(&self, job: JobRef, queues: &[Arc<JobQueue<R>>], bh: &BhGuard) {
         let cpu = job.cb_cpu();
         if let Some(s) = self.stream(&job) {
             s.cpu.store(cpu, Relaxed);
@@ -131,19 +133,19 @@ impl Streams {
         // A queue for each CPU below `nr_cpu_ids`, where `cb_cpu` was chosen; the fallback only
         // keeps a job from being lost if that ever changed.
         if let Some(q) = queues.get(cpu as usize).or_else(|| queues.first()) {
-            q.push(job);
+            q.push(job, bh);
         }
     }
 
     /// Passes held jobs on, in order, while the first one may go.
-    fn release_held(&self, queues: &[Arc<JobQueue>]) {
+    fn release_held<R: Runner>(&self, queues: &[Arc<JobQueue<R>>], bh: &BhGuard) {
         let mut held = self.held.lock();
         while let Some(job) = held.pop_front() {
             if !self.may_go(&job) {
                 held.push_front(job);
                 return;
             }
-            self.go(job, queues);
+            self.go(job, queues, bh);
         }
         self.holding.store(0, Release);
     }

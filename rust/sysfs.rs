@@ -19,8 +19,7 @@
 use crate::{
     cpumask::{self, MaskType},
     ffi::{self, SysfsNode, SysfsOut},
-    instance::{self, InstanceCore},
-    shell::ShellCore,
+    instance::{self, InstanceCore, ShellCore},
 };
 use core::ptr::NonNull;
 use kernel::{bindings, cpumask::CpumaskVar, ffi::c_char, prelude::*, sync::Arc};

@@ -8,11 +8,10 @@
 //! drained (dropping a shell sleeps until all its jobs are serialized).
 
 use crate::{
+    boxed::{Job, JobBox, Pending},
     cpumask::online_cpus,
     ffi,
-    instance::{Instance, InstanceOptions},
-    job::{Job, JobBox, Pending},
-    shell::Shell,
+    instance::{Instance, InstanceOptions, Shell},
     MaskType,
 };
 use kernel::{

@@ -12,11 +12,10 @@
 
 use super::wait_until;
 use crate::{
+    boxed::{Job, JobBox, Pending},
     cpumask::online_cpus,
     ffi::{self, BhGuard, Workqueue, WqKind},
-    instance::{Instance, InstanceOptions},
-    job::{Job, JobBox, Pending},
-    shell::Shell,
+    instance::{Instance, InstanceOptions, Shell},
 };
 use core::pin::Pin;
 use kernel::{

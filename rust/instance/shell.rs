@@ -12,22 +12,22 @@
 //! release lock (a CPU that holds it releases the jobs of the others) and takes the lock of a
 //! serial queue per job it passes on. No lock shared by all shells or all CPUs is taken.
 
+use super::InstanceCore;
 use crate::{
     cpumask::Usable,
     ffi::{self, BhGuard, SysfsDir},
     inflight::InFlight,
-    instance::InstanceCore,
     job::{
-        Job,
-        JobBox,
-        JobHeader,
+        JobList,
         JobRef,
         ReorderList, //
     },
-    queue::{JobQueue, QueueKind},
+    queue::{
+        JobQueue,
+        Runner, //
+    },
     stream::Streams,
 };
-use core::ptr::NonNull;
 use kernel::{
     new_mutex,
     prelude::*,
@@ -66,7 +66,7 @@ pub(crate) struct ShellCore {
     #[pin]
     reorder: ReorderList,
     /// Indexed by callback CPU id.
-    queues: KVec<Arc<JobQueue>>,
+    queues: KVec<Arc<JobQueue<Serial>>>,
     /// Keeps the jobs that ask for one callback CPU in order when they get another.
     #[pin]
     streams: Streams,
@@ -90,7 +90,7 @@ impl ShellCore {
         dir.add_files(true)?;
         // SAFETY: The instance destroys its serial workqueue only after draining its shells, this
         // one included, and `destroy_workqueue()` waits for the queues' work.
-        let queues = unsafe { JobQueue::per_cpu(QueueKind::Serial, instance.serial_wq()) }?;
+        let queues = unsafe { JobQueue::per_cpu(instance.serial_wq(), 0) }?;
         Arc::pin_init(
             try_pin_init!(Self {
                 id,
@@ -158,7 +158,7 @@ impl ShellCore {
             seq = s;
             // The job holds the shell in flight until its serial callback has returned; see
             // `serialized`.
-            job.set_route(self, s, cb, stream);
+            job.set_route(core::ptr::from_ref(self).cast(), s, cb, stream);
         });
 
         let here = bh.cpu();
@@ -173,7 +173,7 @@ impl ShellCore {
             // so run the callback now (no queue, no wake-up).
             Some(cpu) if cpu == here => job.run_parallel(),
             Some(cpu) if room => match inst.parallel_queue(cpu) {
-                Some(queue) => queue.push(job),
+                Some(queue) => queue.push(job, &bh),
                 None => job.run_parallel(),
             },
             // Limit reached (or, racing with a mask change, no parallel CPU left): run the
@@ -192,7 +192,7 @@ impl ShellCore {
     ///
     /// `shell` must be the shell of `n` jobs that were submitted to it and whose serial callbacks
     /// have just returned; their hold on the shell is given up by this call.
-    pub(crate) unsafe fn serialized(shell: *const ShellCore, n: u32) {
+    unsafe fn serialized(shell: *const ShellCore, n: u32) {
         // SAFETY: The jobs held the shell in flight, so it is alive until our `exit_many` below.
         let shell = unsafe { &*shell };
         shell.serialized.add(u64::from(n), Relaxed);
@@ -206,10 +206,10 @@ impl ShellCore {
     /// # Safety
     ///
     /// `shell` must be the shell of that job, which still holds it in flight.
-    pub(crate) unsafe fn stream_done(shell: *const ShellCore, stream: u32) {
+    unsafe fn stream_done(shell: *const ShellCore, stream: u32, bh: &BhGuard) {
         // SAFETY: The job holds the shell in flight, so it is alive.
         let shell = unsafe { &*shell };
-        shell.streams.done(stream, &shell.queues);
+        shell.streams.done(stream, &shell.queues, bh);
     }
 
     /// Jobs in flight, as the gate counts them.
@@ -258,16 +258,75 @@ pub(crate) fn do_serial(job: JobRef) {
     // done with the shell and its instance's serial workqueue. Softirqs stay disabled until we
     // return: an RCU read-side critical section, which the shell's teardown waits for after the
     // last job (`ShellCore::close_and_wait`). Taken first: the shell is accessed only inside.
-    let _bh = BhGuard::new();
-    // SAFETY: The job is in the engine and not yet serialized, so it holds its shell in flight;
-    // the shell stays alive while softirqs are disabled (above).
-    let shell = unsafe { &*job.shell() };
+    let bh = BhGuard::new();
+    // SAFETY: The job is in the engine and not yet serialized, so its owner is the shell it was
+    // submitted to (`ShellCore::submit`), which it holds in flight; the shell stays alive while
+    // softirqs are disabled (above).
+    let shell = unsafe { &*job.owner().cast::<ShellCore>() };
     shell
         .reorder
-        .release(job, |ready| shell.streams.pass(ready, &shell.queues));
+        .release(job, |ready| shell.streams.pass(ready, &shell.queues, &bh));
+}
+
+/// The runner of a shell's serial queues: runs serial callbacks and accounts for them.
+pub(crate) struct Serial;
+
+/// Serial callbacks run in runs of at most this many with softirqs disabled once (C padata keeps
+/// them disabled for a whole batch); softirqs pending meanwhile are served in between.
+const SERIAL_RUN: usize = 64;
+
+impl Runner for Serial {
+    /// One batch per run: the serial queues of other shells on the CPU get their turn in between.
+    const RUN_LIMIT: u32 = 1;
+
+    fn run(mut batch: JobList) -> u32 {
+        let mut total = 0;
+        // A serial queue only holds jobs of the shell that owns it.
+        let mut streams = [0u32; SERIAL_RUN];
+        while let Some(first) = batch.pop_front() {
+            let shell = first.owner().cast::<ShellCore>();
+            let mut n = 0;
+            let mut next = Some(first);
+            {
+                let _bh = BhGuard::new();
+                for slot in streams.iter_mut() {
+                    let Some(job) = next.take() else {
+                        break;
+                    };
+                    // Read first: the job belongs to its owner again once its callback starts.
+                    *slot = job.stream();
+                    job.run_serial();
+                    n += 1;
+                    next = batch.pop_front();
+                }
+            }
+            if let Some(job) = next {
+                batch.push_front(job);
+            }
+            // The streams learn that these jobs are done after softirqs were enabled again: the
+            // softirq work their callbacks raised here (a packet handed to this CPU's network
+            // stack) usually runs first, before the held jobs they let go to another CPU. Only
+            // usually: from a BH workqueue, or when softirqs go to ksoftirqd, it runs later.
+            {
+                let bh = BhGuard::new();
+                for &stream in streams.iter().take(n) {
+                    // SAFETY: The jobs were submitted to `shell` (their owner), held it in flight
+                    // and still do: their holds are given up by `ShellCore::serialized`, below.
+                    unsafe { ShellCore::stream_done(shell, stream, &bh) };
+                }
+            }
+            // SAFETY: Each of these `n` jobs held its shell in flight (set at submission) until
+            // now: the shell is alive, and this call gives those holds up.
+            unsafe { ShellCore::serialized(shell, n as u32) };
+            total += n as u32;
+        }
+        total
+    }
 }
 
 /// A shell: an independent, ordered stream of jobs of an [`crate::Instance`].
+///
+/// Jobs are submitted with [`Shell::do_parallel`] (in `boxed.rs`) from Rust, or through the C ABI.
 ///
 /// Dropping it sleeps until every job submitted to it has had its serial callback.
 pub struct Shell {
@@ -281,34 +340,6 @@ impl Shell {
 
     pub(crate) fn core(&self) -> &Arc<ShellCore> {
         &self.core
-    }
-
-    /// Submits `job`; its [`Job::parallel`] runs once, with BHs disabled, on a CPU of the usable
-    /// parallel mask, and its [`Job::serial`] in submission order on the returned callback CPU.
-    ///
-    /// `cb_cpu` is the preferred callback CPU; if it is not in the usable serial mask, another
-    /// one is chosen as C padata does. Jobs that ask for the same CPU stay in submission order
-    /// also when the one they get changes (see [`crate::stream`]). Fails with `EINVAL` (and gives
-    /// the job back) when the instance is invalid (a mask without an online CPU) or freed.
-    pub fn do_parallel<J: Job>(
-        &self,
-        job: JobBox<J>,
-        cb_cpu: i32,
-    ) -> Result<u32, (Error, JobBox<J>)> {
-        let header: NonNull<JobHeader> = job.into_header();
-        // SAFETY: The header belongs to an idle `JobBox`, whose ownership we hold and hand to the
-        // engine until the serial callback returns it (`serial_trampoline`).
-        let jref = match unsafe { JobRef::submit(header) } {
-            Ok(j) => j,
-            // SAFETY: Not submitted: the box is still ours.
-            Err(e) => return Err((e, unsafe { JobBox::from_header(header) })),
-        };
-        let mut cpu = cb_cpu;
-        match self.core.submit(jref, &mut cpu) {
-            Ok(()) => Ok(cpu as u32),
-            // SAFETY: A failed submission gives the job back, idle.
-            Err(e) => Err((e, unsafe { JobBox::from_header(header) })),
-        }
     }
 
     /// The shell's counters.
