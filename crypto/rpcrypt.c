@@ -15,9 +15,11 @@
  * registers nothing.
  *
  * A request shorter than "inline_below" bytes runs in the caller when the
- * inner AEAD is synchronous and no request of its transform is in flight:
- * the hand-off to another CPU costs more than such a request's work, and
- * with nothing in flight the order cannot change.
+ * inner AEAD is synchronous, no request of its transform is in flight and
+ * the caller is on the transform's callback CPU: the hand-off costs more
+ * than such a request's work, with nothing in flight the order cannot
+ * change, and completing where the other requests complete keeps the order
+ * of users that keep it per CPU (the network stack's backlogs).
  *
  * See Documentation/rpadata.rst, "rpcrypt".
  */
@@ -68,7 +70,7 @@ static bool rpcrypt_ready;
 static unsigned int inline_below = 1024;
 module_param(inline_below, uint, 0644);
 MODULE_PARM_DESC(inline_below,
-		 "Requests shorter than this many bytes run in the caller when nothing of their transform is in flight (default 1024, 0: never)");
+		 "Requests shorter than this many bytes run in the caller when it is on their transform's callback CPU and nothing of the transform is in flight (default 1024, 0: never)");
 
 /**
  * struct rpcrypt_instance_ctx - One rpcrypt(<aead>) algorithm.
@@ -205,13 +207,24 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 	/* 2: the transform's count and this request's. */
 	if (atomic_inc_return(ctx->flight) == 2 && ictx->sync &&
 	    req->cryptlen < READ_ONCE(inline_below)) {
-		/* Synchronous: done when the call returns, so the count is too. */
-		aead_request_set_callback(child, flags, req->base.complete,
-					  req->base.data);
-		err = enc ? crypto_aead_encrypt(child) :
-			    crypto_aead_decrypt(child);
-		atomic_dec(ctx->flight);
-		return err;
+		/*
+		 * Only on the callback CPU, where the transform's other
+		 * requests complete too: its user (the network stack) keeps
+		 * order per CPU, not across CPUs.
+		 */
+		if (get_cpu() == READ_ONCE(ctx->cb_cpu)) {
+			/* Synchronous: done when the call returns. */
+			aead_request_set_callback(child,
+						  flags & ~CRYPTO_TFM_REQ_MAY_SLEEP,
+						  req->base.complete,
+						  req->base.data);
+			err = enc ? crypto_aead_encrypt(child) :
+				    crypto_aead_decrypt(child);
+			put_cpu();
+			atomic_dec(ctx->flight);
+			return err;
+		}
+		put_cpu();
 	}
 
 	/* The parallel callback runs with BHs off: it must not sleep. */
