@@ -28,7 +28,7 @@ pub(crate) struct RawShell {
 pub(crate) struct RawPriv {
     next: *mut RawPriv,
     qnext: *mut RawPriv,
-    shell: *mut c_void,
+    owner: *const c_void,
     seq: c_uint,
     cb_cpu: c_int,
     state: c_uint,

@@ -330,9 +330,9 @@ pub struct InstanceOptions {
     /// scheduler tick under `PREEMPT_LAZY`; BH work runs as soon as the CPU leaves the interrupt
     /// or softirq-disabled section it is in. That cuts the latency of jobs whose callback CPU is
     /// busy, at the price of an inter-processor interrupt for each release to another CPU whose
-    /// serial queue was idle (see Documentation/rpadata.rst, "Benchmarks"). The callbacks' rules
-    /// do not change: they run with softirqs disabled, must not sleep, and run on their callback
-    /// CPU while it is online.
+    /// serial queue was idle (see "Serial callbacks from softirq context" in
+    /// Documentation/rpadata.rst). The callbacks' rules do not change: they run with softirqs
+    /// disabled, must not sleep, and run on their callback CPU while it is online.
     pub serial_softirq: bool,
     /// Run the parallel callbacks whose turn falls on the submitting CPU in `do_parallel` itself,
     /// instead of handing those turns to the other CPUs (default: `false`).
@@ -467,7 +467,7 @@ impl Instance {
         Ok(Shell::new(shell))
     }
 
-    /// Replaces the user-supplied parallel or serial cpumask (see `set_cpumask` in
+    /// Replaces the user-supplied parallel or serial cpumask (see "Modifying cpumasks" in
     /// Documentation/rpadata.rst). Jobs in flight keep their CPUs and their order.
     ///
     /// Errors: `EINVAL` for an empty mask (nothing changes), `ENOMEM`.

@@ -6,6 +6,8 @@
  * themselves are written in Rust, see rust/capi.rs).
  */
 
+#include <kunit/test.h>
+#include <kunit/test-bug.h>
 #include <linux/bitmap.h>
 #include <linux/bottom_half.h>
 #include <linux/cpuhotplug.h>
@@ -24,7 +26,7 @@
 
 /*
  * Also returns the CPU, which stays the caller's until it enables softirqs
- * again: the submission path needs both, and under emulation every call counts.
+ * again (the submission path needs both, as get_cpu() gives both).
  */
 unsigned int rpadata_shim_bh_disable(void)
 {
@@ -47,11 +49,22 @@ bool rpadata_shim_in_serving_softirq(void)
 	return in_serving_softirq();
 }
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Marks the KUnit test case in progress, if any, as skipped (tests only). */
+void rpadata_shim_kunit_skip(const char *reason)
+{
+	struct kunit *test = kunit_get_current_test();
+
+	if (test)
+		kunit_mark_skipped(test, "%s", reason);
+}
+#endif
+
 /* Compared with the Rust definition (JobHeader) when the module loads. */
 const size_t rpadata_priv_layout[] = {
 	offsetof(struct rpadata_priv, next),
 	offsetof(struct rpadata_priv, qnext),
-	offsetof(struct rpadata_priv, shell),
+	offsetof(struct rpadata_priv, owner),
 	offsetof(struct rpadata_priv, seq),
 	offsetof(struct rpadata_priv, cb_cpu),
 	offsetof(struct rpadata_priv, state),
