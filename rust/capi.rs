@@ -350,14 +350,10 @@ pub(crate) unsafe extern "C" fn rpadata_do_multithreaded(job: *const CMtJob) -> 
         return EINVAL.to_errno();
     };
     let tf = CThreadFn { f, arg: job.fn_arg };
-    if let Some((s, e)) = job.params(max_threads).one_piece() {
-        // What `mt::run` does for such a job, without its set-up: small jobs are common.
-        return match tf.call(s, e) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        };
+    match mt::run(&job.params(max_threads), None, |s, e| tf.call(s, e)) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
-    run_c_job(job, tf, max_threads)
 }
 
 impl CMtJob {
@@ -372,18 +368,5 @@ impl CMtJob {
             max_threads,
             numa_aware: self.numa_aware,
         }
-    }
-}
-
-/// [`rpadata_do_multithreaded`] for a job that is split, out of line: the path of small jobs stays
-/// short.
-///
-/// It takes the job and function by reference and value rather than a built `MtParams`, so that
-/// the short path need not store the parameters for it.
-#[inline(never)]
-fn run_c_job(job: &CMtJob, tf: CThreadFn, max_threads: u32) -> c_int {
-    match mt::run(&job.params(max_threads), None, |s, e| tf.call(s, e)) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
     }
 }

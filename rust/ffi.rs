@@ -41,6 +41,8 @@ extern "C" {
     fn rpadata_shim_in_softirq_or_bh_off() -> bool;
     #[cfg(rpadata_kunit)]
     fn rpadata_shim_in_serving_softirq() -> bool;
+    #[cfg(rpadata_kunit)]
+    fn rpadata_shim_kunit_skip(reason: *const c_char);
     static rpadata_priv_layout: [usize; 10];
     fn rpadata_shim_add_files(kobj: *mut bindings::kobject, shell: bool) -> c_int;
     fn rpadata_shim_kobj_name(kobj: *const bindings::kobject) -> *const c_char;
@@ -188,6 +190,14 @@ pub(crate) fn bh_disabled() -> bool {
 pub(crate) fn in_serving_softirq() -> bool {
     // SAFETY: Reads per-CPU preempt state only.
     unsafe { rpadata_shim_in_serving_softirq() }
+}
+
+/// Marks the KUnit test case in progress as skipped, with `reason` (tests only): KTAP then reports
+/// it as `# SKIP` instead of a pass. The Rust KUnit API of 7.2 has no skip.
+#[cfg(rpadata_kunit)]
+pub(crate) fn kunit_skip(reason: &CStr) {
+    // SAFETY: `reason` is NUL-terminated; KUnit copies it.
+    unsafe { rpadata_shim_kunit_skip(reason.as_char_ptr()) }
 }
 
 /// Takes `cpu` offline (tests only).

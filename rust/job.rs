@@ -79,8 +79,12 @@ pub(crate) const LAYOUT: [usize; 10] = [
 
 /// Refuses to load when `struct rpadata_priv` in `include/rpadata.h` and [`JobHeader`] disagree.
 pub(crate) fn check_c_layout() -> Result {
-    let c = crate::ffi::c_priv_layout();
-    if c != LAYOUT {
+    check_layout(&crate::ffi::c_priv_layout())
+}
+
+/// `EINVAL`, with a message, unless `c` (offsets and size as in [`LAYOUT`]) is [`LAYOUT`].
+pub(crate) fn check_layout(c: &[usize; 10]) -> Result {
+    if *c != LAYOUT {
         pr_err!(
             "struct rpadata_priv layout mismatch: C {:?}, Rust {:?}\n",
             c,
@@ -220,12 +224,8 @@ impl JobRef {
 
     /// Clears the job's reorder list link, before it is linked.
     fn clear_link(&mut self) {
-        let p = self.ptr();
-        // SAFETY: We own the job (type invariant) and it is not linked yet, so nobody else
-        // accesses `next`: its previous trip through the engine ended when its serial callback was
-        // called, after the releaser's last look at `next`. So it is written without an atomic
-        // operation (one call fewer per submission where atomics are out-of-line helpers).
-        unsafe { *(*p).next.get_mut() = core::ptr::null_mut() };
+        // SAFETY: We own the job (type invariant); `next` is only accessed atomically.
+        unsafe { (*self.ptr()).next.store(core::ptr::null_mut(), Relaxed) };
     }
 
     /// Runs the job's parallel callback. Ownership passes to the callback, which must hand the job

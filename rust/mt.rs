@@ -66,19 +66,6 @@ impl MtParams {
         self.size / 2 < unit || self.max_threads == 1
     }
 
-    /// The range of a job that runs in one piece on the caller, for callers that want to skip the
-    /// set-up of [`run`] for it (the C ABI); `None` for any other job, bad parameters included.
-    #[inline]
-    pub(crate) fn one_piece(&self) -> Option<(usize, usize)> {
-        let align = self.align.max(1);
-        if self.max_threads < 1 || !align.is_power_of_two() || self.size == 0 {
-            return None;
-        }
-        let end = self.start.checked_add(self.size)?;
-        self.is_one_piece(self.min_chunk.max(align))
-            .then_some((self.start, end))
-    }
-
     /// A job over `[start, start + size)` with one thread per CPU and no alignment.
     pub fn new(start: usize, size: usize) -> Self {
         Self {
@@ -463,34 +450,6 @@ mod tests {
             max_threads: threads,
             numa_aware: false,
         }
-    }
-
-    #[test]
-    fn one_piece_is_exactly_the_plans_one_thread_case() -> Result {
-        // The C ABI's short path for small jobs must take the jobs, and only the jobs, that the
-        // general path would run in one piece, over the same range; bad parameters and empty
-        // jobs stay with the general path (which reports them).
-        let starts = [0, 5, usize::MAX - 3];
-        let sizes = [0, 1, 15, 16, 17, 64, 1000];
-        let aligns = [0, 1, 3, 16, 64];
-        let chunks = [0, 1, 16, 17, 2000];
-        for start in starts {
-            for size in sizes {
-                for align in aligns {
-                    for min_chunk in chunks {
-                        for threads in [0, 1, 2, 8] {
-                            let p = params(start, size, align, min_chunk, threads);
-                            let plan = Plan::new(&p).ok().flatten();
-                            let want = plan
-                                .filter(|pl| pl.threads == 1)
-                                .map(|pl| (pl.start, pl.end));
-                            assert_eq!(p.one_piece(), want);
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Runs `p`, counting how often each index is covered and whether every chunk boundary is

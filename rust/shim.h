@@ -16,6 +16,7 @@ unsigned int rpadata_shim_bh_disable(void);
 void rpadata_shim_bh_enable(void);
 bool rpadata_shim_in_softirq_or_bh_off(void);
 bool rpadata_shim_in_serving_softirq(void);
+void rpadata_shim_kunit_skip(const char *reason);
 extern const size_t rpadata_priv_layout[10];
 
 int rpadata_shim_add_files(struct kobject *kobj, bool shell);

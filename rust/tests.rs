@@ -9,16 +9,16 @@
 
 use crate::{
     boxed::{Job, JobBox, Pending},
-    cpumask::online_cpus,
+    cpumask::{mask_of, online_cpus},
     ffi,
     instance::{Instance, InstanceOptions, Shell},
     MaskType,
 };
 use kernel::{
     cpu::CpuId,
-    cpumask::CpumaskVar,
     new_spinlock,
     prelude::*,
+    str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
         Arc, SpinLock,
@@ -273,12 +273,16 @@ mod serialized {
         Ok(refused)
     }
 
-    fn mask_of(cpus: &[u32]) -> Result<CpumaskVar> {
-        let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
-        for &c in cpus {
-            m.set(CpuId::from_u32(c).ok_or(EINVAL)?);
+    /// The online CPUs, if at least `n` are online; otherwise `None`, and the test is marked
+    /// skipped (it does not apply).
+    fn online_at_least(n: usize) -> Option<KVec<u32>> {
+        let cpus = online_cpus();
+        if cpus.len() >= n {
+            return Some(cpus);
         }
-        Ok(m)
+        let reason = CString::try_from_fmt(fmt!("needs {n} online CPUs, {} online", cpus.len()));
+        ffi::kunit_skip(reason.as_deref().unwrap_or(c"needs more online CPUs"));
+        None
     }
 
     /// What the recorder saw: parallel runs, serial runs, serial callbacks out of order, on the
@@ -401,10 +405,9 @@ mod serialized {
         // has jobs wait at a gate in their parallel phase on two CPUs or more, then opens it, so
         // that their `do_serial` calls meet. A job left behind at the end of a round would never
         // be released (no later job comes to release it): each round must drain on its own.
-        let cpus = online_cpus();
-        if cpus.len() < 3 {
+        let Some(cpus) = online_at_least(3) else {
             return Ok(());
-        }
+        };
         let inst = Instance::new(c"kunit_handoff")?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
@@ -453,10 +456,9 @@ mod serialized {
 
     #[test]
     fn parallel_runs_on_parallel_mask_and_serial_on_cb_cpu() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 3 {
+        let Some(cpus) = online_at_least(3) else {
             return Ok(());
-        }
+        };
         // A limit the test never reaches: parallel callbacks run on the mask only (in the
         // submitter when its CPU is the one picked, in a worker otherwise).
         let inst = Instance::new_with(
@@ -484,10 +486,9 @@ mod serialized {
 
     #[test]
     fn parallel_callbacks_leave_the_submitting_cpu_alone() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         // A limit the test never reaches: every job goes to a worker, on another CPU than the
         // one that submitted it, although every online CPU is in the parallel mask.
         let inst = Instance::new_with(
@@ -559,7 +560,8 @@ mod serialized {
         }
         // The next ones run in the submitter, BHs off, and still wait for the parked ones.
         assert_eq!(submit(&shell, &rec, 2, 10, &cpus, Mode::Random)?, 0);
-        assert!(rec.inline_runs.load(Relaxed) >= 1);
+        // Every one of them: the two parked jobs keep the shell at its limit.
+        assert_eq!(rec.inline_runs.load(Relaxed), 10);
         assert_eq!(rec.serial_runs.load(Relaxed), 0);
         // All ten are parked in the reorder list behind the first two (a few call `do_serial`
         // from a workqueue a little later).
@@ -573,10 +575,9 @@ mod serialized {
 
     #[test]
     fn jobs_waiting_for_their_callback_cpu_do_not_count_toward_the_limit() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 3 {
+        let Some(cpus) = online_at_least(3) else {
             return Ok(());
-        }
+        };
         // Parallel callbacks on two CPUs (so never in the submitter below the limit), serial
         // callbacks on a third, held busy by job 0's serial callback.
         let inst = Instance::new_with(
@@ -610,10 +611,9 @@ mod serialized {
 
     #[test]
     fn a_streams_serial_callbacks_stay_in_order_when_its_callback_cpu_moves() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         // The jobs ask for callback CPU `x`; while `x` is out of the serial mask they get `y`.
         // Each change of the mask moves the stream while jobs sent to the other CPU may still
         // be queued there.
@@ -668,10 +668,9 @@ mod serialized {
 
     #[test]
     fn cb_cpu_fallback_for_out_of_mask_negative_and_huge() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 4 {
+        let Some(cpus) = online_at_least(4) else {
             return Ok(());
-        }
+        };
         let inst = Instance::new(c"kunit_cbcpu")?;
         let smask = mask_of(&[cpus[1], cpus[3]])?;
         inst.set_cpumask(MaskType::Serial, &smask)?;
@@ -713,10 +712,9 @@ mod serialized {
 
     #[test]
     fn set_cpumask_during_a_flood_loses_and_reorders_nothing() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         let inst = Arc::new(Instance::new(c"kunit_flood")?, GFP_KERNEL)?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
@@ -792,10 +790,9 @@ mod serialized {
 
     #[test]
     fn mask_without_online_cpu_makes_instance_invalid() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         let last = cpus[cpus.len() - 1];
         let inst = Instance::new(c"kunit_invalid")?;
         let shell = inst.new_shell()?;
@@ -825,10 +822,9 @@ mod serialized {
 
     #[test]
     fn offline_shrinks_usable_masks_and_online_restores_them() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         let last = CpuId::from_u32(cpus[cpus.len() - 1]).ok_or(EINVAL)?;
         let inst = Instance::new(c"kunit_hp_masks")?;
         ffi::test_remove_cpu(last.as_u32())?;
@@ -898,10 +894,9 @@ mod serialized {
 
     #[test]
     fn jobs_stay_ordered_and_exactly_once_while_cpus_go_and_come() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         let inst = Instance::new(c"kunit_hp_flow")?;
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
@@ -924,10 +919,9 @@ mod serialized {
 
     #[test]
     fn softirq_serial_queue_of_an_offline_cpu_runs_elsewhere_in_order() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         // Jobs whose callback CPU goes offline while they are in their parallel phase: released
         // afterwards, their BH work cannot be raised there and must run on an online CPU, still in
         // order (one work item per serial queue).
@@ -964,10 +958,9 @@ mod serialized {
 
     #[test]
     fn softirq_serial_jobs_of_cpus_going_offline_run_exactly_once() -> Result {
-        let cpus = online_cpus();
-        if cpus.len() < 2 {
+        let Some(cpus) = online_at_least(2) else {
             return Ok(());
-        }
+        };
         // Serial queues of CPUs that go offline must move their BH work to an online CPU (an
         // `irq_work` cannot reach an offline one); none of their jobs may be lost. Which CPU runs a
         // callback whose CPU went offline is not fixed, so only exactly-once is checked here.
@@ -1066,7 +1059,12 @@ mod serialized {
     }
 
     #[test]
-    fn c_and_rust_job_layouts_agree() {
-        assert_eq!(ffi::c_priv_layout(), crate::job::LAYOUT);
+    fn a_c_layout_that_differs_is_refused() {
+        assert_eq!(crate::job::check_layout(&crate::job::LAYOUT), Ok(()));
+        for i in 0..crate::job::LAYOUT.len() {
+            let mut c = crate::job::LAYOUT;
+            c[i] += 8;
+            assert_eq!(crate::job::check_layout(&c), Err(EINVAL));
+        }
     }
 }

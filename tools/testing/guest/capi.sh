@@ -10,12 +10,21 @@ consumer_result() {
 	cat $PARAMS/$1
 }
 
-t_c_consumer_delivers_every_packet_in_order() {
-	insmod $CONSUMER packets=30000 shells=3 || fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
-	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
-	for r in refused out_of_order wrong_cpu bh_enabled serial_in_softirq; do
+# consumer_clean N [COUNTER...]: the loaded consumer delivered N packets, and
+# every failure counter (refused, out_of_order, wrong_cpu, bh_enabled and the
+# COUNTERs) is 0.
+consumer_clean() {
+	n=$1
+	shift
+	[ "$(consumer_result delivered)" = $n ] || fail "delivered $(consumer_result delivered) of $n"
+	for r in refused out_of_order wrong_cpu bh_enabled "$@"; do
 		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
 	done
+}
+
+t_c_consumer_delivers_every_packet_in_order() {
+	insmod $CONSUMER packets=30000 shells=3 || fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
+	consumer_clean 30000 serial_in_softirq
 	[ ! -e /sys/kernel/rpadata/rpadata_test ] || fail "instance directory left behind"
 	rmmod rpadata_test_consumer
 }
@@ -26,12 +35,9 @@ t_c_consumer_delivers_every_packet_in_order() {
 t_c_consumer_in_order_with_softirq_serial_callbacks() {
 	insmod $CONSUMER packets=30000 shells=3 name=bh softirq=1 ||
 		fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
-	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
+	consumer_clean 30000
 	[ "$(consumer_result serial_in_softirq)" = 30000 ] ||
 		fail "serial_in_softirq = $(consumer_result serial_in_softirq) of 30000"
-	for r in refused out_of_order wrong_cpu bh_enabled; do
-		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
-	done
 	rmmod rpadata_test_consumer
 }
 
@@ -42,10 +48,7 @@ t_c_consumer_in_order_with_polling() {
 	insmod $MOD/rpadata.ko poll_us=50 || fail "rpadata did not load with poll_us=50"
 	insmod $CONSUMER packets=30000 shells=3 name=poll ||
 		fail "consumer reported a failure: $(dmesg | grep rpadata_test_consumer | tail -n1)"
-	[ "$(consumer_result delivered)" = 30000 ] || fail "delivered $(consumer_result delivered) of 30000"
-	for r in refused out_of_order wrong_cpu bh_enabled; do
-		[ "$(consumer_result $r)" = 0 ] || fail "$r = $(consumer_result $r)"
-	done
+	consumer_clean 30000
 	rmmod rpadata_test_consumer
 	rmmod rpadata
 	insmod $MOD/rpadata.ko
@@ -54,7 +57,7 @@ t_c_consumer_in_order_with_polling() {
 t_c_consumer_with_one_shell_and_small_runs() {
 	for n in 1 2 17; do
 		insmod $CONSUMER packets=$n shells=1 name=small || fail "consumer failed with packets=$n"
-		[ "$(consumer_result delivered)" = $n ] || fail "delivered $(consumer_result delivered) of $n"
+		consumer_clean $n
 		rmmod rpadata_test_consumer
 	done
 }

@@ -89,16 +89,6 @@ serialized() {
 	cat "$1"/shells/*/serialized | awk '{ s += $1 } END { print s + 0 }'
 }
 
-# online_cpus: the online CPUs' numbers, one per line.
-online_cpus() {
-	for c in /sys/devices/system/cpu/cpu[0-9]*; do
-		n=${c##*cpu}
-		if [ ! -e "$c/online" ] || [ "$(cat "$c/online")" = 1 ]; then
-			echo "$n"
-		fi
-	done | sort -n
-}
-
 t_rpcrypt_privilege() {
 	load_rpcrypt
 	settle

@@ -27,6 +27,16 @@ expect_fail_with() {
 	fail "'$*' failed without $want: $out"
 }
 
+# online_cpus: the online CPUs' numbers, one per line.
+online_cpus() {
+	for c in /sys/devices/system/cpu/cpu[0-9]*; do
+		n=${c##*cpu}
+		if [ ! -e "$c/online" ] || [ "$(cat "$c/online")" = 1 ]; then
+			echo "$n"
+		fi
+	done | sort -n
+}
+
 # skip REASON: end the current check as not applicable here; it reports
 # "# SKIP REASON", which counts neither as passed nor as failed.
 skip() {
