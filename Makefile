@@ -33,7 +33,8 @@ export RPADATA_KERNEL := $(KERNEL)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 ifeq ($(origin KDIR),undefined)
-KDIR := $(RPADATA_CACHE)/kdir-$(KERNEL)-$(FLAVOUR)
+KDIR := $(shell RPADATA_CACHE=$(RPADATA_CACHE) RPADATA_KERNEL=$(KERNEL) FLAVOUR=$(FLAVOUR) \
+	tools/testing/kdir)
 KERNEL_DEP := kernel
 else
 KERNEL_DEP :=
@@ -53,7 +54,8 @@ KMAKE := $(DEBIAN) exec make -j$(shell nproc)
 # The chroot sees the cache's build/, not the link to it: the link is resolved
 # when a recipe runs (after `kernel` made it).
 ifneq ($(KERNEL_DEP),)
-KDIR = $(realpath $(RPADATA_CACHE)/kdir-$(KERNEL)-$(FLAVOUR))
+KDIR = $(realpath $(shell RPADATA_CACHE=$(RPADATA_CACHE) RPADATA_KERNEL=$(KERNEL) \
+	FLAVOUR=$(FLAVOUR) tools/testing/kdir))
 endif
 TOOLCHAIN := CC=$(DEBIAN_CC) HOSTCC=$(DEBIAN_CC) RUSTC=$(DEBIAN_RUSTC) BINDGEN=$(DEBIAN_BINDGEN)
 # Debian's kernel has no KUnit.
@@ -147,13 +149,15 @@ clippy: $(KERNEL_DEP)
 	$(MAKE) $(KBUILD_ARGS) MO=$(CLIPPY_OUT) CLIPPY=1 \
 		CONFIG_RPADATA_KUNIT_TEST=y modules
 
+# rustfmt with the kernel's configuration, over every Rust file of the project.
+RUSTFMT = rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
+	$(shell find rust samples client -name '*.rs')
+
 fmtcheck: $(KERNEL_DEP)
-	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
-		$(shell find rust samples client -name '*.rs')
+	$(RUSTFMT) --check
 
 fmt: $(KERNEL_DEP)
-	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml \
-		$(shell find rust samples client -name '*.rs')
+	$(RUSTFMT)
 
 kdir:
 	@echo $(KDIR)

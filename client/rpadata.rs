@@ -3,7 +3,7 @@
 //! A safe Rust API over rpadata's C ABI, for other modules.
 //!
 //! Out-of-tree Rust modules cannot link to rpadata's crate, only to the symbols `rpadata.ko`
-//! exports. A consumer compiles this file and `rpadata_ffi.rs` in, next to its own code:
+//! exports. A consumer compiles this file in, next to its own code:
 //!
 //! ```ignore
 //! #[path = "/path/to/rpadata/client/rpadata.rs"]
@@ -11,34 +11,77 @@
 //! ```
 //!
 //! and builds with `KBUILD_EXTRA_SYMBOLS` pointing at rpadata's `Module.symvers` (see
-//! `make -s symvers`). The API has the shape of rpadata's internal one: [`Instance`], [`Shell`],
-//! [`Job`] with [`JobBox`] and [`Pending`], and [`do_multithreaded`] with [`MtParams`].
+//! `make -s symvers`). The API is rpadata's own: [`Job`], [`JobBox`], [`Pending`], [`MaskType`]
+//! and [`MtParams`] are the crate's definitions (`rust/types.rs`, `rust/instance/shell/boxed.rs`,
+//! compiled in here over the C ABI, so `client/` must stay next to `rust/`); [`Instance`],
+//! [`Shell`] and [`do_multithreaded`] are the C ABI's handles and calls.
 
 // A consumer compiles this file in as a private module and uses part of it.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 #[path = "rpadata_ffi.rs"]
 mod ffi;
 
-use core::{
-    marker::PhantomData,
-    ops::{Deref, DerefMut},
-    ptr::NonNull,
-};
+// The types rpadata's own Rust API uses, compiled in here: one definition of each.
+#[path = "../rust/types.rs"]
+mod types;
+
+#[path = "../rust/instance/shell/boxed.rs"]
+mod boxed;
+
+pub use boxed::{Job, JobBox, Pending};
+pub use types::{MaskType, MtParams};
+
+/// What `boxed.rs` needs from below: rpadata's C ABI.
+mod engine {
+    use super::ffi;
+    use core::ptr::NonNull;
+    use kernel::prelude::*;
+
+    /// The header a job box starts with.
+    pub(super) type Header = ffi::RawPriv;
+
+    /// What jobs are submitted to.
+    pub(super) type Shell = ffi::RawShell;
+
+    /// An idle header with the given callbacks.
+    pub(super) fn header(
+        parallel: unsafe extern "C" fn(*mut Header),
+        serial: unsafe extern "C" fn(*mut Header),
+    ) -> Header {
+        Header::new(parallel, serial)
+    }
+
+    /// `rpadata_do_parallel()`; on success `*cb_cpu` is the job's callback CPU.
+    ///
+    /// # Safety
+    ///
+    /// `shell` must be a live shell; `job` an idle header, valid until its serial callback, and
+    /// on failure the caller's again.
+    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
+        // SAFETY: Per the safety requirements; `cb_cpu` is valid for the call.
+        kernel::error::to_result(unsafe {
+            ffi::rpadata_do_parallel(core::ptr::from_ref(shell).cast_mut(), job.as_ptr(), cb_cpu)
+        })
+    }
+
+    /// `rpadata_do_serial()`.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be a job in its parallel phase, owned by the caller.
+    pub(super) unsafe fn do_serial(job: NonNull<Header>) {
+        // SAFETY: Per the safety requirements.
+        unsafe { ffi::rpadata_do_serial(job.as_ptr()) };
+    }
+}
+
+use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     cpumask::Cpumask,
     ffi::{c_int, c_ulong, c_void},
     prelude::*,
 };
-
-/// Which mask [`Instance::set_cpumask`] replaces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MaskType {
-    /// CPUs allowed as serial callback CPUs.
-    Serial,
-    /// CPUs that run parallel callbacks.
-    Parallel,
-}
 
 /// An rpadata instance (`rpadata_alloc()`); freed when dropped, which sleeps until every job of
 /// every shell has been serialized.
@@ -120,19 +163,8 @@ impl Shell<'_> {
         job: JobBox<J>,
         cb_cpu: i32,
     ) -> Result<u32, (Error, JobBox<J>)> {
-        let mut cpu: c_int = cb_cpu;
-        let node = job.0;
-        core::mem::forget(job);
-        // SAFETY: The shell is live; the node is an idle job we own, handed to rpadata until its
-        // serial callback gives it back; `cpu` is valid for the call.
-        let r =
-            unsafe { ffi::rpadata_do_parallel(self.0.as_ptr(), node.as_ptr().cast(), &mut cpu) };
-        if r == 0 {
-            Ok(cpu as u32)
-        } else {
-            // INVARIANT: A failed submission leaves the job idle and ours.
-            Err((Error::from_errno(r), JobBox(node)))
-        }
+        // SAFETY: The shell is live (type invariant).
+        boxed::submit(unsafe { self.0.as_ref() }, job, cb_cpu)
     }
 }
 
@@ -141,136 +173,6 @@ impl Drop for Shell<'_> {
         // SAFETY: We own the live shell.
         unsafe { ffi::rpadata_free_shell(self.0.as_ptr()) };
     }
-}
-
-/// A serialized job written in Rust; see rpadata's `Job`.
-pub trait Job: Send + Sized + 'static {
-    /// Parallel phase (BHs off); ends when `job` is dropped or [`Pending::serial`] is called.
-    fn parallel(job: Pending<Self>);
-    /// Serial phase (BHs off, submission order, callback CPU); the job comes back.
-    fn serial(job: JobBox<Self>);
-}
-
-#[repr(C)]
-struct Node<J> {
-    raw: ffi::RawPriv,
-    data: J,
-}
-
-/// An allocated, idle job.
-///
-/// # Invariants
-///
-/// `self.0` is a `KBox` allocation of a `Node<J>` with the trampolines of `J`, not submitted.
-pub struct JobBox<J: Job>(NonNull<Node<J>>);
-
-// SAFETY: Owns a `J`, which is `Send`.
-unsafe impl<J: Job> Send for JobBox<J> {}
-
-impl<J: Job> JobBox<J> {
-    /// Allocates a job holding `data`.
-    pub fn new(data: J, flags: kernel::alloc::Flags) -> Result<Self> {
-        // SAFETY: An all-zero `RawPriv` is the idle state the header asks callers to start from.
-        let mut raw: ffi::RawPriv = unsafe { core::mem::zeroed() };
-        raw.parallel = Some(parallel_trampoline::<J>);
-        raw.serial = Some(serial_trampoline::<J>);
-        let b = KBox::new(Node { raw, data }, flags)?;
-        // INVARIANT: A fresh allocation with the trampolines of `J`.
-        // SAFETY: `KBox::into_raw` is never NULL.
-        Ok(Self(unsafe { NonNull::new_unchecked(KBox::into_raw(b)) }))
-    }
-}
-
-impl<J: Job> Deref for JobBox<J> {
-    type Target = J;
-    fn deref(&self) -> &J {
-        // SAFETY: We own the live node.
-        unsafe { &(*self.0.as_ptr()).data }
-    }
-}
-
-impl<J: Job> DerefMut for JobBox<J> {
-    fn deref_mut(&mut self) -> &mut J {
-        // SAFETY: We own the live node, exclusively.
-        unsafe { &mut (*self.0.as_ptr()).data }
-    }
-}
-
-impl<J: Job> Drop for JobBox<J> {
-    fn drop(&mut self) {
-        // SAFETY: Our allocation, not in rpadata.
-        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
-    }
-}
-
-/// A job in its parallel phase; dropping it hands it to `rpadata_do_serial()`.
-///
-/// # Invariants
-///
-/// `self.0` is a job of type `J` in its parallel phase, owned by this value.
-pub struct Pending<J: Job>(NonNull<Node<J>>);
-
-// SAFETY: Owns the job; `rpadata_do_serial()` may be called from any thread.
-unsafe impl<J: Job> Send for Pending<J> {}
-
-impl<J: Job> Pending<J> {
-    /// Hands the job to serialization.
-    pub fn serial(self) {}
-}
-
-impl<J: Job> Deref for Pending<J> {
-    type Target = J;
-    fn deref(&self) -> &J {
-        // SAFETY: We own the live job.
-        unsafe { &(*self.0.as_ptr()).data }
-    }
-}
-
-impl<J: Job> DerefMut for Pending<J> {
-    fn deref_mut(&mut self) -> &mut J {
-        // SAFETY: We own the live job, exclusively.
-        unsafe { &mut (*self.0.as_ptr()).data }
-    }
-}
-
-impl<J: Job> Drop for Pending<J> {
-    fn drop(&mut self) {
-        // SAFETY: The job is in its parallel phase and ours to hand on.
-        unsafe { ffi::rpadata_do_serial(self.0.as_ptr().cast()) };
-    }
-}
-
-/// # Safety
-///
-/// Called by rpadata with the header of a `Node<J>` in its parallel phase.
-unsafe extern "C" fn parallel_trampoline<J: Job>(p: *mut ffi::RawPriv) {
-    // SAFETY: Per the safety requirements; ownership passes to the `Pending`.
-    J::parallel(Pending(unsafe { NonNull::new_unchecked(p.cast()) }));
-}
-
-/// # Safety
-///
-/// Called by rpadata with the header of a `Node<J>` it gives back.
-unsafe extern "C" fn serial_trampoline<J: Job>(p: *mut ffi::RawPriv) {
-    // SAFETY: Per the safety requirements; ownership comes back.
-    J::serial(JobBox(unsafe { NonNull::new_unchecked(p.cast()) }));
-}
-
-/// A multithreaded job's description (`struct rpadata_mt_job` without the function).
-#[derive(Clone, Copy, Debug)]
-pub struct MtParams {
-    /// First index.
-    pub start: usize,
-    /// Number of indices.
-    pub size: usize,
-    /// Chunk boundaries are multiples of this (power of two; 0 means 1).
-    pub align: usize,
-    /// Smallest chunk worth a thread.
-    pub min_chunk: usize,
-    /// Most threads, the caller included.
-    pub max_threads: u32,
-    /// Spread helpers over NUMA nodes.
-    pub numa_aware: bool,
 }
 
 /// # Safety

@@ -23,7 +23,8 @@ pub(crate) struct RawShell {
     _private: [u8; 0],
 }
 
-/// `struct rpadata_priv`.
+/// `struct rpadata_priv`, field for field (rpadata checks the header's layout against its own when
+/// it loads).
 #[repr(C)]
 pub(crate) struct RawPriv {
     next: *mut RawPriv,
@@ -32,8 +33,29 @@ pub(crate) struct RawPriv {
     seq: c_uint,
     cb_cpu: c_int,
     state: c_uint,
-    pub(crate) parallel: Option<unsafe extern "C" fn(*mut RawPriv)>,
-    pub(crate) serial: Option<unsafe extern "C" fn(*mut RawPriv)>,
+    stream: c_uint,
+    parallel: Option<unsafe extern "C" fn(*mut RawPriv)>,
+    serial: Option<unsafe extern "C" fn(*mut RawPriv)>,
+}
+
+impl RawPriv {
+    /// An idle job with the given callbacks: the private fields zeroed, as the header asks.
+    pub(crate) fn new(
+        parallel: unsafe extern "C" fn(*mut RawPriv),
+        serial: unsafe extern "C" fn(*mut RawPriv),
+    ) -> Self {
+        Self {
+            next: core::ptr::null_mut(),
+            qnext: core::ptr::null_mut(),
+            owner: core::ptr::null(),
+            seq: 0,
+            cb_cpu: 0,
+            state: 0,
+            stream: 0,
+            parallel: Some(parallel),
+            serial: Some(serial),
+        }
+    }
 }
 
 /// `struct rpadata_mt_job`.

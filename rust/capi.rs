@@ -9,10 +9,10 @@
 //! warning and an error, never a crash.
 
 use crate::{
-    cpumask::MaskType,
     instance::{self, Instance, InstanceOptions, Shell},
     job::{JobHeader, JobRef},
-    mt::{self, MtParams},
+    mt,
+    types::{MaskType, MtParams},
 };
 use core::ptr::NonNull;
 use kernel::{

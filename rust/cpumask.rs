@@ -10,7 +10,7 @@
 //! The kernel crate's `Cpumask` has no and/first/next/nth in 7.2; the few set operations rpadata
 //! needs are written here over `Cpumask::test`/`set`, bounded by `nr_cpu_ids`.
 
-use crate::ffi;
+use crate::sys;
 use core::num::NonZeroU32;
 use kernel::{
     cpu::{
@@ -24,27 +24,6 @@ use kernel::{
     prelude::*,
 };
 
-/// Which of an instance's two masks; the values are those of the C ABI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(i32)]
-pub enum MaskType {
-    /// The CPUs that may run serial callbacks (`RPADATA_CPU_SERIAL`).
-    Serial = 0x01,
-    /// The CPUs that may run parallel callbacks (`RPADATA_CPU_PARALLEL`).
-    Parallel = 0x02,
-}
-
-impl MaskType {
-    /// Converts the C ABI value; anything else is `EINVAL`.
-    pub fn from_raw(v: i32) -> Result<Self> {
-        match v {
-            0x01 => Ok(Self::Serial),
-            0x02 => Ok(Self::Parallel),
-            _ => Err(EINVAL),
-        }
-    }
-}
-
 /// Iterates over the CPUs set in `mask`, in increasing order.
 pub(crate) fn cpus(mask: &Cpumask) -> impl Iterator<Item = u32> + '_ {
     (0..nr_cpu_ids()).filter(move |&cpu| CpuId::from_u32(cpu).is_some_and(|id| mask.test(id)))
@@ -54,7 +33,7 @@ pub(crate) fn cpus(mask: &Cpumask) -> impl Iterator<Item = u32> + '_ {
 #[cfg(rpadata_kunit)]
 pub(crate) fn online_cpus() -> KVec<u32> {
     let mut v = KVec::new();
-    for cpu in cpus(ffi::cpu_online_mask()) {
+    for cpu in cpus(sys::cpu_online_mask()) {
         if v.push(cpu, GFP_KERNEL).is_err() {
             break;
         }
@@ -89,7 +68,7 @@ pub(crate) fn mask_of(cpus: &[u32]) -> Result<CpumaskVar> {
 
 /// A mask with every possible CPU set: the default user mask of a new instance.
 pub(crate) fn possible_mask() -> Result<CpumaskVar> {
-    clone_mask(ffi::cpu_possible_mask())
+    clone_mask(sys::cpu_possible_mask())
 }
 
 /// The CPUs of `user` that are online, as a sorted list.
@@ -222,7 +201,7 @@ mod tests {
         if kernel::cpu::nr_cpu_ids() >= 4 {
             return true;
         }
-        ffi::kunit_skip(c"needs CPU ids 0 to 3 (nr_cpu_ids >= 4)");
+        sys::kunit_skip(c"needs CPU ids 0 to 3 (nr_cpu_ids >= 4)");
         false
     }
 

@@ -10,10 +10,11 @@
 //! C padata's `-EBUSY`.
 
 use crate::{
-    cpumask::{self, MaskType, Usable},
-    ffi::{self, CpusReadGuard, RcuBox, SysfsDir, Workqueue, WqKind},
-    hotplug, params,
+    cpumask::{self, Usable},
+    params,
     queue::{JobQueue, Parallel},
+    sys::{self, cpuhp, CpusReadGuard, RcuBox, SysfsDir, Workqueue, WqFlags},
+    types::MaskType,
 };
 use kernel::{
     cpumask::{Cpumask, CpumaskVar},
@@ -28,8 +29,11 @@ use kernel::{
 
 mod shell;
 
+pub use shell::{
+    boxed::{Job, JobBox, Pending},
+    Shell, ShellStats,
+};
 pub(crate) use shell::{do_serial, ShellCore};
-pub use shell::{Shell, ShellStats};
 
 /// Longest instance name: `<name>_parallel` must fit a workqueue name (31 characters).
 pub(crate) const NAME_MAX: usize = 22;
@@ -95,10 +99,10 @@ pub(crate) fn lookup(name: &CStr) -> Option<Arc<InstanceCore>> {
 }
 
 /// The registry hears the CPU events of its instances.
-impl hotplug::Callbacks for Registry {
+impl cpuhp::Callbacks for Registry {
     /// Recomputes the usable masks of the instance whose node is `node` with `cpu` online or not.
     /// Runs under the CPU hotplug lock, which is taken before the registry lock.
-    fn cpu_event(node: hotplug::NodeId, cpu: u32, online: bool) {
+    fn cpu_event(node: cpuhp::NodeId, cpu: u32, online: bool) {
         let inst = REGISTRY
             .lock()
             .instances
@@ -150,12 +154,18 @@ impl UserMasks {
 }
 
 /// An instance, shared by its handle and its shells.
+///
+/// # Invariants
+///
+/// - `pqueues` has one queue per CPU id below `nr_cpu_ids`, indexed by CPU id; their workqueue
+///   lives in the [`Instance`] handle until every shell of the instance is drained.
+/// - `usable` is computed from `user` and the online CPUs, and replaced under `user`'s lock.
+/// - `closed` is set once, under `shells`' lock; no shell joins `shells` after it.
+/// - `hotplug` is on the module's hotplug state from the end of [`Instance::new_with`] until
+///   [`Instance`]'s `drop`.
 #[pin_data]
 pub(crate) struct InstanceCore {
     name: CString,
-    /// The serial workqueue, owned by the `Instance` handle; see [`InstanceCore::serial_wq`]. (The
-    /// parallel queues hold their workqueue themselves.)
-    serial_wq: *const Workqueue,
     #[pin]
     user: Mutex<UserMasks>,
     /// Read on the submission path under RCU; replaced under `user`'s lock.
@@ -171,16 +181,8 @@ pub(crate) struct InstanceCore {
     /// Set (under `shells`' lock) when the instance is being freed: no new shell, no submission.
     closed: Atomic<bool>,
     #[pin]
-    hotplug: hotplug::Node,
+    hotplug: cpuhp::Node,
 }
-
-// SAFETY: The workqueue pointer is only dereferenced by users counted in the gate of one of the
-// instance's shells or by `do_serial` calls within the grace period a shell's teardown waits for,
-// all of which the owning `Instance` drains before destroying the queues; the rest is `Send`.
-unsafe impl Send for InstanceCore {}
-
-// SAFETY: As for `Send`; shared access goes through locks, atomics and RCU.
-unsafe impl Sync for InstanceCore {}
 
 impl InstanceCore {
     /// The name given at allocation.
@@ -204,18 +206,8 @@ impl InstanceCore {
         self.pqueues.get(cpu as usize)
     }
 
-    /// The serial workqueue. Only for callers counted in the gate of one of its shells, `do_serial`
-    /// calls (softirqs disabled) of one of its jobs, or callers that borrow the `Instance` handle
-    /// (creating a shell).
-    pub(crate) fn serial_wq(&self) -> &Workqueue {
-        // SAFETY: The queue lives in the `Instance` handle, which closes every shell's gate and
-        // waits for it to drain, and for a grace period, before it destroys the queue; callers are
-        // counted there or inside that grace period.
-        unsafe { &*self.serial_wq }
-    }
-
     /// The hotplug node, pinned.
-    fn hotplug_node(self: &Arc<Self>) -> Pin<&hotplug::Node> {
+    fn hotplug_node(self: &Arc<Self>) -> Pin<&cpuhp::Node> {
         // SAFETY: The contents of an `Arc` never move: `Arc::pin_init` initialises them in place
         // and `Arc` gives no mutable access. So its fields are pinned.
         unsafe { Pin::new_unchecked(&self.hotplug) }
@@ -254,7 +246,7 @@ impl InstanceCore {
     /// Hotplug: `cpu` is coming online (already in the online mask) or going offline (still in
     /// it). Called under the CPU hotplug lock.
     fn cpu_event(&self, cpu: u32, online: bool) -> Result {
-        let mut cpus = cpumask::clone_mask(ffi::cpu_online_mask())?;
+        let mut cpus = cpumask::clone_mask(sys::cpu_online_mask())?;
         let id = kernel::cpu::CpuId::from_u32(cpu).ok_or(EINVAL)?;
         if online {
             cpus.set(id);
@@ -290,7 +282,7 @@ impl InstanceCore {
         let _cpus = CpusReadGuard::new();
         let mut user = self.user.lock();
         let old = core::mem::replace(user.mask_mut(which), new);
-        if let Err(e) = self.refresh_usable(&user, ffi::cpu_online_mask()) {
+        if let Err(e) = self.refresh_usable(&user, sys::cpu_online_mask()) {
             *user.mask_mut(which) = old;
             return Err(e);
         }
@@ -354,6 +346,29 @@ impl Default for InstanceOptions {
     }
 }
 
+/// The parallel workqueue of instance `name`.
+///
+/// Both of an instance's workqueues are per-CPU (bound): a module cannot call
+/// `apply_workqueue_attrs()` to confine an unbound workqueue to a cpumask as C padata does, so
+/// rpadata chooses the CPU of every work item itself and queues it there. No rescuer thread (a
+/// kthread, 16 KiB of stack, per instance), as for C padata's parallel workqueue: parallel
+/// callbacks never sleep, and when queued jobs wait for a worker the in-flight limit soon has the
+/// submitters run new ones themselves.
+fn parallel_workqueue(name: &CStr) -> Result<Workqueue> {
+    Workqueue::new(name, c"_parallel", WqFlags::PERCPU, 0)
+}
+
+/// The serial workqueue of instance `name`: from softirq context (`WQ_BH`, which takes neither a
+/// rescuer nor a `max_active`), or with a rescuer, since serial callbacks give the jobs and the
+/// memory they hold back to their owners, and one work item at a time per CPU.
+fn serial_workqueue(name: &CStr, softirq: bool) -> Result<Workqueue> {
+    if softirq {
+        Workqueue::new(name, c"_serial", WqFlags::PERCPU | WqFlags::BH, 0)
+    } else {
+        Workqueue::new(name, c"_serial", WqFlags::PERCPU | WqFlags::MEM_RECLAIM, 1)
+    }
+}
+
 /// An rpadata instance: its own parallel and serial workqueues, cpumasks, and shells.
 ///
 /// Dropping it sleeps until every job submitted through any of its shells has been serialized,
@@ -361,12 +376,12 @@ impl Default for InstanceOptions {
 pub struct Instance {
     core: Arc<InstanceCore>,
     // Dropped in this order after `drop` drained the instance: sysfs directories (removing them
-    // waits for any file access in progress), then the workqueues, boxed so that the pointers in
-    // `core` stay valid until then.
+    // waits for any file access in progress), then the workqueues, boxed so that the pointers the
+    // job queues hold stay valid until then.
     shells_dir: SysfsDir,
     _dir: SysfsDir,
     _parallel_wq: KBox<Workqueue>,
-    _serial_wq: KBox<Workqueue>,
+    serial_wq: KBox<Workqueue>,
 }
 
 impl Instance {
@@ -382,17 +397,8 @@ impl Instance {
         if !valid_name(name) || !params::MAX_IN_FLIGHT.contains(&opts.max_in_flight) {
             return Err(EINVAL);
         }
-        let parallel_wq = KBox::new(
-            Workqueue::new(name, c"_parallel", WqKind::Parallel)?,
-            GFP_KERNEL,
-        )?;
-        let serial_kind = if opts.serial_softirq {
-            WqKind::SerialBh
-        } else {
-            WqKind::Serial
-        };
-        let serial_wq = KBox::new(Workqueue::new(name, c"_serial", serial_kind)?, GFP_KERNEL)?;
-        let swq: *const Workqueue = &*serial_wq;
+        let parallel_wq = KBox::new(parallel_workqueue(name)?, GFP_KERNEL)?;
+        let serial_wq = KBox::new(serial_workqueue(name, opts.serial_softirq)?, GFP_KERNEL)?;
         let user = UserMasks {
             parallel: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
             serial: KBox::new(cpumask::possible_mask()?, GFP_KERNEL)?,
@@ -402,7 +408,7 @@ impl Instance {
         // and `destroy_workqueue()` waits for the queues' work.
         let pqueues = unsafe { JobQueue::per_cpu(&parallel_wq, poll_us) }?;
         let cpus = CpusReadGuard::new();
-        let usable = Usable::new(&user.parallel, &user.serial, ffi::cpu_online_mask())?;
+        let usable = Usable::new(&user.parallel, &user.serial, sys::cpu_online_mask())?;
 
         let mut reg = REGISTRY.lock();
         if reg.instances.iter().any(|i| i.name() == name) {
@@ -415,7 +421,6 @@ impl Instance {
         let core = Arc::pin_init(
             try_pin_init!(InstanceCore {
                 name: CString::try_from(name)?,
-                serial_wq: swq,
                 user <- new_mutex!(user, "rpadata_instance_masks"),
                 usable: RcuBox::new(KBox::new(usable, GFP_KERNEL)?),
                 max_in_flight: opts.max_in_flight,
@@ -424,7 +429,7 @@ impl Instance {
                 next_shell_id: Atomic::new(0),
                 shells <- new_mutex!(KVec::new(), "rpadata_instance_shells"),
                 closed: Atomic::new(false),
-                hotplug <- hotplug::Node::new(),
+                hotplug <- cpuhp::Node::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -437,7 +442,7 @@ impl Instance {
             shells_dir,
             _dir: dir,
             _parallel_wq: parallel_wq,
-            _serial_wq: serial_wq,
+            serial_wq,
         };
         // Adding to the hotplug state takes the hotplug lock itself; a CPU that came or went
         // since the masks were computed is caught by the refresh below.
@@ -445,7 +450,7 @@ impl Instance {
         {
             let _cpus = CpusReadGuard::new();
             let user = this.core.user.lock();
-            this.core.refresh_usable(&user, ffi::cpu_online_mask())?;
+            this.core.refresh_usable(&user, sys::cpu_online_mask())?;
         }
         Ok(this)
     }
@@ -458,7 +463,7 @@ impl Instance {
     /// Allocates a shell: an independent ordered stream of jobs.
     pub fn new_shell(&self) -> Result<Shell> {
         let id = self.core.next_shell_id.fetch_add(1, Relaxed);
-        let shell = ShellCore::new(self.core.clone(), id, &self.shells_dir)?;
+        let shell = ShellCore::new(self.core.clone(), id, &self.shells_dir, &self.serial_wq)?;
         let mut shells = self.core.shells.lock();
         if self.core.is_closed() {
             return Err(EINVAL);
@@ -504,7 +509,7 @@ impl Drop for Instance {
                 shell.drain();
             }
         }
-        ffi::synchronize_rcu();
+        sys::synchronize_rcu();
         self.core.hotplug.remove();
         // Shells still held by their users lose their sysfs directories with the instance.
         // Removing a directory waits for readers of its files, and a reader may be waiting for

@@ -13,7 +13,7 @@
 //! lists move jobs, and only the shell code turns the owner back into a shell.
 //!
 //! This file, its child `reorder` (the reorder list, which links jobs through their headers) and
-//! `boxed.rs` (jobs with a Rust payload) are the only places that turn raw job pointers into
+//! `instance/shell/boxed.rs` (jobs with a Rust payload) are the only places that turn raw job pointers into
 //! references.
 
 use core::{mem::offset_of, ptr::NonNull};
@@ -79,7 +79,8 @@ pub(crate) const LAYOUT: [usize; 10] = [
 
 /// Refuses to load when `struct rpadata_priv` in `include/rpadata.h` and [`JobHeader`] disagree.
 pub(crate) fn check_c_layout() -> Result {
-    check_layout(&crate::ffi::c_priv_layout())
+    // SAFETY: A constant array defined in shim.c, never written.
+    check_layout(&unsafe { crate::ffi::rpadata_priv_layout })
 }
 
 /// `EINVAL`, with a message, unless `c` (offsets and size as in [`LAYOUT`]) is [`LAYOUT`].

@@ -22,7 +22,7 @@
 //! `min_chunk`, at least 1, rounded up to `align` (a power of two; 0 means 1). Chunk boundaries are
 //! multiples of `align`, except the job's own start and end.
 
-use crate::{ffi, inflight::InFlight};
+use crate::{inflight::InFlight, sys, types::MtParams};
 use kernel::{
     impl_has_work, new_spinlock, new_work,
     prelude::*,
@@ -41,41 +41,12 @@ pub(crate) fn ecanceled() -> Error {
 /// Load-balance factor: chunks per thread (as in C padata).
 const LOAD_BALANCE: usize = 4;
 
-/// The description of a multithreaded job (`struct padata_mt_job` without the function).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MtParams {
-    /// First index.
-    pub start: usize,
-    /// Number of indices; `start + size` must not overflow.
-    pub size: usize,
-    /// Chunk boundaries are multiples of this (a power of two; 0 means 1).
-    pub align: usize,
-    /// Smallest chunk worth a thread.
-    pub min_chunk: usize,
-    /// Most threads to use, the caller included (at least 1).
-    pub max_threads: u32,
-    /// Spread helpers round-robin over the NUMA nodes that have CPUs.
-    pub numa_aware: bool,
-}
-
 impl MtParams {
     /// Whether a valid, non-empty job runs in one piece on the caller: one thread, because
     /// `size / unit < 2` (written without a division) or `max_threads == 1`. `unit` is
     /// `max(min_chunk, align)` with the effective alignment.
     fn is_one_piece(&self, unit: usize) -> bool {
         self.size / 2 < unit || self.max_threads == 1
-    }
-
-    /// A job over `[start, start + size)` with one thread per CPU and no alignment.
-    pub fn new(start: usize, size: usize) -> Self {
-        Self {
-            start,
-            size,
-            align: 1,
-            min_chunk: 1,
-            max_threads: kernel::cpu::nr_cpu_ids(),
-            numa_aware: false,
-        }
     }
 }
 
@@ -247,7 +218,7 @@ where
             sh.fail(ecanceled());
             break;
         }
-        if caller && ffi::fatal_signal_pending() {
+        if caller && sys::fatal_signal_pending() {
             sh.fail(EINTR);
             break;
         }
@@ -349,6 +320,21 @@ where
     run_threads(p.numa_aware, plan, cancel, &init, &f, combine, acc)
 }
 
+/// The node that received the last NUMA-aware helper, of any job (`last_used_nid` in C padata).
+static LAST_NODE: Atomic<c_int> = Atomic::new(0);
+
+/// The NUMA node for the next NUMA-aware helper: the nodes with CPUs, round-robin.
+fn next_node() -> c_int {
+    let mut old = LAST_NODE.load(Relaxed);
+    loop {
+        let next = sys::next_node_with_cpus(old);
+        match LAST_NODE.cmpxchg(old, next, Relaxed) {
+            Ok(_) => return next,
+            Err(cur) => old = cur,
+        }
+    }
+}
+
 /// The part of [`run_reduce`] for more than one thread, out of line: the one-thread path (small
 /// jobs) stays short.
 #[inline(never)]
@@ -393,7 +379,7 @@ where
         GFP_KERNEL,
     )?;
     let wait = WaitHelpers(&shared);
-    let mut cpus = ffi::HelperCpus::new();
+    let mut cpus = sys::HelperCpus::new();
     for _ in 0..helpers {
         let mine = shared.clone();
         let Ok(h) = KBox::pin_init(
@@ -406,7 +392,12 @@ where
             // Fewer helpers: the caller does more of the work.
             break;
         };
-        ffi::enqueue_unbound(h, numa_aware, &mut cpus);
+        let node = if numa_aware {
+            next_node()
+        } else {
+            sys::NUMA_NO_NODE
+        };
+        sys::enqueue_unbound(h, node, &mut cpus);
     }
 
     // The caller participates, which saves starting a worker.
@@ -438,7 +429,7 @@ where
 #[kunit_tests(rpadata_mt)]
 mod tests {
     use super::*;
-    use crate::ffi;
+    use crate::sys;
     use kernel::time::{delay::udelay, Delta};
 
     fn params(start: usize, size: usize, align: usize, min_chunk: usize, threads: u32) -> MtParams {
@@ -576,7 +567,7 @@ mod tests {
         let range = Atomic::new(0usize);
         run(&params(10, 50, 1, 100, 4), None, |s, e| {
             calls.add(1, Relaxed);
-            if ffi::in_workqueue_worker() {
+            if sys::in_workqueue_worker() {
                 in_worker.store(true, Relaxed);
             }
             range.store(s * 1000 + e, Relaxed);
@@ -708,7 +699,7 @@ mod tests {
         let mut v = KVec::with_capacity(steps, GFP_KERNEL)?;
         let mut cursor = -1;
         for _ in 0..steps {
-            let cpu = ffi::helper_cpu(node, cursor, here);
+            let cpu = sys::helper_cpu(node, cursor, here);
             v.push(cpu, GFP_KERNEL)?;
             cursor = cpu as i32;
         }
@@ -720,7 +711,7 @@ mod tests {
         let online = crate::cpumask::online_cpus();
         let n = online.len();
         for (i, &here) in online.iter().enumerate() {
-            let got = helper_cpus(ffi::NUMA_NO_NODE, here, 2 * n)?;
+            let got = helper_cpus(sys::NUMA_NO_NODE, here, 2 * n)?;
             for (k, &cpu) in got.iter().enumerate() {
                 // The online CPUs after `here` in increasing order, wrapping, `here` left out
                 // (but for a lone CPU); then the same cycle again.
@@ -741,17 +732,17 @@ mod tests {
         // An invalid node means any online CPU, as `NUMA_NO_NODE` does.
         let online = crate::cpumask::online_cpus();
         let (&here, &last) = online.first().zip(online.last()).ok_or(EINVAL)?;
-        let any = helper_cpus(ffi::NUMA_NO_NODE, here, 4)?;
+        let any = helper_cpus(sys::NUMA_NO_NODE, here, 4)?;
         assert_eq!(helper_cpus(1 << 20, here, 4)?, any);
         // An offline CPU gets no helper.
-        if last != 0 && ffi::test_remove_cpu(last).is_ok() {
+        if last != 0 && sys::test_remove_cpu(last).is_ok() {
             let r = check_helper_cycle();
-            ffi::test_add_cpu(last)?;
+            sys::test_add_cpu(last)?;
             r?;
         }
         // With two nodes (a `make check` boot), each node's helpers stay on its own CPUs: the
         // CPUs picked for node 0 and node 1 are disjoint.
-        if ffi::nodes_with_cpus() >= 2 {
+        if sys::nodes_with_cpus() >= 2 {
             let a = helper_cpus(0, here, online.len())?;
             let b = helper_cpus(1, here, online.len())?;
             assert!(a.iter().all(|c| !b.contains(c)));
@@ -763,11 +754,11 @@ mod tests {
     fn numa_aware_spreads_helpers_over_nodes() -> Result {
         let nodes = Atomic::new(0u64);
         let calls = Atomic::new(0usize);
-        let want = ffi::nodes_with_cpus().min(2);
+        let want = sys::nodes_with_cpus().min(2);
         let mut p = params(0, 64, 1, 1, 4);
         p.numa_aware = true;
         run(&p, None, |_, _| {
-            let n = ffi::numa_node_id();
+            let n = sys::numa_node_id();
             if (0..64).contains(&n) {
                 let mut cur = nodes.load(Relaxed);
                 while let Err(c) = nodes.cmpxchg(cur, cur | (1 << n), Relaxed) {

@@ -22,14 +22,14 @@
 //! Documentation/rpadata.rst, "Workers and polling").
 
 use crate::{
-    ffi::{
-        self,
-        BhGuard,
-        Workqueue, //
-    },
     job::{
         JobList,
         JobRef, //
+    },
+    sys::{
+        self,
+        BhGuard,
+        Workqueue, //
     },
 };
 use core::{marker::PhantomData, ptr::NonNull};
@@ -218,7 +218,7 @@ impl<R: Runner> JobQueue<R> {
         // offline CPU. The queue's jobs then run on this CPU: still one work item per queue, so
         // still in order (work already queued on a CPU that went offline is run elsewhere by the
         // workqueue code).
-        if wq.is_bh() && CpuId::from_u32(cpu).is_none_or(|id| !ffi::cpu_online_mask().test(id)) {
+        if wq.is_bh() && CpuId::from_u32(cpu).is_none_or(|id| !sys::cpu_online_mask().test(id)) {
             cpu = CpuId::current().as_u32();
         }
         // Never already pending: `scheduled` was clear, or the work is running (which cleared its
@@ -244,7 +244,7 @@ impl<R: Runner> JobQueue<R> {
         }
         let limit = Delta::from_micros(i64::from(self.poll_us));
         let start = Instant::<Monotonic>::now();
-        while ffi::cpu_uncontended() && start.elapsed() < limit {
+        while sys::cpu_uncontended() && start.elapsed() < limit {
             if self.hint.load(Relaxed) != 0 {
                 return true;
             }

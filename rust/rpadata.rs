@@ -6,19 +6,22 @@
 //! What rpadata does and how to use it is in `Documentation/rpadata.rst`. Each concept lives in
 //! its own file, and imports only point down:
 //!
-//! - [`ffi`] and `shim.c`: the raw bindings the kernel crate lacks in 7.2, with small owning types
-//!   over them; [`params`], [`inflight`]: leaves.
-//! - [`cpumask`], [`hotplug`]: abstractions shaped like the kernel crate's.
+//! - [`ffi`] and `shim.c`: the raw bindings the kernel crate lacks in 7.2; [`params`],
+//!   [`inflight`], [`types`]: leaves.
+//! - [`sys`]: abstractions over those bindings, each a file shaped like a kernel crate module (BH
+//!   guard, RCU box, workqueues, CPU hotplug states, sysfs directories, CPUs); [`cpumask`]: the
+//!   usable masks on top of them.
 //! - The engine: [`job`] (the header, lists, the reorder list), [`queue`] (per-CPU job queues),
-//!   [`stream`] (order across callback CPU changes), [`instance`] with its child `shell`.
-//! - On top: [`boxed`] (jobs with a Rust payload), [`mt`] (multithreaded jobs), [`capi`] (the C
-//!   ABI), [`sysfs`].
+//!   [`stream`] (order across callback CPU changes), [`instance`] with its child `shell` and the
+//!   shell's child `boxed` (jobs with a Rust payload).
+//! - On top: [`mt`] (multithreaded jobs), [`capi`] (the C ABI), [`sysfs`].
+//!
+//! `client/`, the safe API for other modules, compiles [`types`] and `instance/shell/boxed.rs` in
+//! over the C ABI: one definition of each type.
 
-mod boxed;
 mod capi;
 mod cpumask;
 mod ffi;
-mod hotplug;
 mod inflight;
 mod instance;
 mod job;
@@ -26,16 +29,16 @@ mod mt;
 mod params;
 mod queue;
 mod stream;
+mod sys;
 mod sysfs;
+mod types;
 
 #[cfg(rpadata_kunit)]
 mod tests;
 
-pub use boxed::{Job, JobBox, Pending};
-pub use cpumask::MaskType;
-pub use instance::{Instance, InstanceOptions};
-pub use instance::{Shell, ShellStats};
-pub use mt::{run as do_multithreaded, run_reduce as do_multithreaded_reduce, Cancel, MtParams};
+pub use instance::{Instance, InstanceOptions, Job, JobBox, Pending, Shell, ShellStats};
+pub use mt::{run as do_multithreaded, run_reduce as do_multithreaded_reduce, Cancel};
+pub use types::{MaskType, MtParams};
 
 use kernel::prelude::*;
 
@@ -62,7 +65,7 @@ module! {
 #[pin_data]
 struct RpadataModule {
     /// The CPU hotplug state instances register with; no instance is left when it goes.
-    _hotplug: hotplug::Hotplug<instance::Registry>,
+    _hotplug: sys::cpuhp::Hotplug<instance::Registry>,
     /// The instance list and `/sys/kernel/rpadata`.
     _registry: instance::Registered,
 }
@@ -73,7 +76,7 @@ impl kernel::InPlaceModule for RpadataModule {
             _hotplug: {
                 params::Params::from_module()?;
                 job::check_c_layout()?;
-                hotplug::Hotplug::new()?
+                sys::cpuhp::Hotplug::new()?
             },
             // SAFETY: Module init runs once, before anything else uses the registry.
             _registry: unsafe { instance::Registered::new() }?,

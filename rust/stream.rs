@@ -16,7 +16,6 @@
 //! one at a time per shell); [`Streams::done`] is called after each of their serial callbacks.
 
 use crate::{
-    ffi::BhGuard,
     job::{
         JobList,
         JobRef, //
@@ -25,6 +24,7 @@ use crate::{
         JobQueue,
         Runner, //
     },
+    sys::BhGuard,
 };
 use kernel::{
     new_spinlock,

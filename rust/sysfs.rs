@@ -17,9 +17,10 @@
 //! for callbacks in progress (kernfs), and instances remove theirs before their memory goes.
 
 use crate::{
-    cpumask::{self, MaskType},
-    ffi::{self, SysfsNode, SysfsOut},
+    cpumask,
     instance::{self, InstanceCore, ShellCore},
+    sys::{self, SysfsNode, SysfsOut},
+    types::MaskType,
 };
 use core::ptr::NonNull;
 use kernel::{bindings, cpumask::CpumaskVar, ffi::c_char, prelude::*, sync::Arc};
@@ -114,7 +115,7 @@ pub(crate) fn store(node: SysfsNode<'_>, attr: &CStr, text: &[u8]) -> Result {
     if body.is_empty() || body.contains(&0) {
         return Err(EINVAL);
     }
-    let mask = ffi::parse_cpumask(body)?;
+    let mask = sys::parse_cpumask(body)?;
     if cpumask::is_empty(&mask) {
         return Err(EINVAL);
     }

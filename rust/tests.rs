@@ -8,11 +8,10 @@
 //! drained (dropping a shell sleeps until all its jobs are serialized).
 
 use crate::{
-    boxed::{Job, JobBox, Pending},
     cpumask::{mask_of, online_cpus},
-    ffi,
-    instance::{Instance, InstanceOptions, Shell},
-    MaskType,
+    instance::{Instance, InstanceOptions, Job, JobBox, Pending, Shell},
+    sys,
+    types::MaskType,
 };
 use kernel::{
     cpu::CpuId,
@@ -97,7 +96,7 @@ mod serialized {
         }
 
         fn parked_len(&self) -> usize {
-            let _bh = ffi::BhGuard::new();
+            let _bh = sys::BhGuard::new();
             // A local, dropped before `_bh` (a tail temporary would outlive it).
             let parked = self.parked.lock();
             parked.len()
@@ -107,7 +106,7 @@ mod serialized {
         fn release_parked(&self) {
             loop {
                 let job = {
-                    let _bh = ffi::BhGuard::new();
+                    let _bh = sys::BhGuard::new();
                     let mut parked = self.parked.lock();
                     parked.pop()
                 };
@@ -149,10 +148,10 @@ mod serialized {
         fn parallel(job: Pending<Self>) {
             let rec = job.rec.clone();
             rec.parallel_runs.add(1, Relaxed);
-            if !ffi::bh_disabled() {
+            if !sys::bh_disabled() {
                 rec.bh_enabled.add(1, Relaxed);
             }
-            if !ffi::in_workqueue_worker() {
+            if !sys::in_workqueue_worker() {
                 rec.inline_runs.add(1, Relaxed);
             }
             // Workers and submitters alike (a job whose parallel CPU is its submitter's runs
@@ -184,7 +183,7 @@ mod serialized {
                     let r = job.index.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60;
                     udelay(Delta::from_micros((r % 4) as i64));
                     if r % 7 == 3 {
-                        let _ = ffi::system_dfl().try_spawn(GFP_ATOMIC, move || drop(job));
+                        let _ = sys::system_dfl().try_spawn(GFP_ATOMIC, move || drop(job));
                     }
                 }
             }
@@ -201,10 +200,10 @@ mod serialized {
                 }
             }
             rec.serial_runs.add(1, Relaxed);
-            if !ffi::bh_disabled() {
+            if !sys::bh_disabled() {
                 rec.bh_enabled.add(1, Relaxed);
             }
-            if ffi::in_serving_softirq() {
+            if sys::in_serving_softirq() {
                 rec.serial_in_softirq.add(1, Relaxed);
             }
             if CpuId::current().as_u32() != job.cb_cpu {
@@ -281,7 +280,7 @@ mod serialized {
             return Some(cpus);
         }
         let reason = CString::try_from_fmt(fmt!("needs {n} online CPUs, {} online", cpus.len()));
-        ffi::kunit_skip(reason.as_deref().unwrap_or(c"needs more online CPUs"));
+        sys::kunit_skip(reason.as_deref().unwrap_or(c"needs more online CPUs"));
         None
     }
 
@@ -332,7 +331,7 @@ mod serialized {
         for index in 0..n {
             let cb_cpu = cpus[(index % cpus.len() as u64) as usize];
             let mut job = test_job(rec, index, cb_cpu, Mode::Now, false)?;
-            let bh = ffi::BhGuard::new();
+            let bh = sys::BhGuard::new();
             if bh.cpu() != CpuId::current().as_u32() {
                 bad += 1;
             }
@@ -801,10 +800,10 @@ mod serialized {
         let rec = Recorder::new()?;
         let job = test_job(&rec, 0, cpus[0], Mode::Random, false)?;
         // The hotplug callback makes the instance invalid while the CPU is away.
-        ffi::test_remove_cpu(last)?;
+        sys::test_remove_cpu(last)?;
         let valid_offline = inst.is_valid();
         let submitted = shell.do_parallel(job, cpus[0] as i32);
-        ffi::test_add_cpu(last)?;
+        sys::test_add_cpu(last)?;
         let valid_online = inst.is_valid();
         assert!(!valid_offline);
         assert!(valid_online);
@@ -827,11 +826,11 @@ mod serialized {
         };
         let last = CpuId::from_u32(cpus[cpus.len() - 1]).ok_or(EINVAL)?;
         let inst = Instance::new(c"kunit_hp_masks")?;
-        ffi::test_remove_cpu(last.as_u32())?;
+        sys::test_remove_cpu(last.as_u32())?;
         let par_off = inst.core().usable_mask(MaskType::Parallel)?;
         let ser_off = inst.core().usable_mask(MaskType::Serial)?;
         let user_off = inst.core().user_mask(MaskType::Parallel)?;
-        ffi::test_add_cpu(last.as_u32())?;
+        sys::test_add_cpu(last.as_u32())?;
         let par_on = inst.core().usable_mask(MaskType::Parallel)?;
         let ser_on = inst.core().usable_mask(MaskType::Serial)?;
         assert!(!par_off.test(last));
@@ -866,8 +865,8 @@ mod serialized {
                 let mut i = 0usize;
                 while !stop.load(Relaxed) {
                     let cpu = others.get(i % others.len().max(1)).copied().unwrap_or(0);
-                    if ffi::test_remove_cpu(cpu).is_ok() {
-                        let _ = ffi::test_add_cpu(cpu);
+                    if sys::test_remove_cpu(cpu).is_ok() {
+                        let _ = sys::test_add_cpu(cpu);
                         cycles.add(1, Relaxed);
                     }
                     i += 1;
@@ -933,12 +932,12 @@ mod serialized {
         let refused = submit(&shell, &rec, 0, n, &[x], Mode::Park)?;
         wait_until(|| rec.parked_len() == n as usize);
         // No early return until the parked jobs are released: the shell would wait for them.
-        let removed = ffi::test_remove_cpu(x);
+        let removed = sys::test_remove_cpu(x);
         // Last parked first: the order is restored by the reorder list.
         rec.release_parked();
         wait_until(|| rec.serial_runs.load(Relaxed) == n);
         let back = if removed.is_ok() {
-            ffi::test_add_cpu(x)
+            sys::test_add_cpu(x)
         } else {
             Ok(())
         };

@@ -15,7 +15,6 @@
 use super::InstanceCore;
 use crate::{
     cpumask::Usable,
-    ffi::{self, BhGuard, SysfsDir},
     inflight::InFlight,
     job::{
         JobList,
@@ -27,7 +26,9 @@ use crate::{
         Runner, //
     },
     stream::Streams,
+    sys::{self, BhGuard, SysfsDir, Workqueue},
 };
+use boxed::{Job, JobBox};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -84,13 +85,14 @@ impl ShellCore {
         instance: Arc<InstanceCore>,
         id: u32,
         shells_dir: &SysfsDir,
+        serial_wq: &Workqueue,
     ) -> Result<Arc<Self>> {
         let name = CString::try_from_fmt(fmt!("{id}"))?;
         let dir = shells_dir.new_child(&name)?;
         dir.add_files(true)?;
-        // SAFETY: The instance destroys its serial workqueue only after draining its shells, this
-        // one included, and `destroy_workqueue()` waits for the queues' work.
-        let queues = unsafe { JobQueue::per_cpu(instance.serial_wq(), 0) }?;
+        // SAFETY: `serial_wq` is the instance's, which it destroys only after draining its shells,
+        // this one included, and `destroy_workqueue()` waits for the queues' work.
+        let queues = unsafe { JobQueue::per_cpu(serial_wq, 0) }?;
         Arc::pin_init(
             try_pin_init!(Self {
                 id,
@@ -233,7 +235,7 @@ impl ShellCore {
     /// engine touches the shell or its instance's workqueues on its behalf.
     pub(crate) fn close_and_wait(&self) {
         self.drain();
-        ffi::synchronize_rcu();
+        sys::synchronize_rcu();
     }
 
     /// Closes the shell and sleeps until every job submitted to it has been serialized. A
@@ -248,6 +250,51 @@ impl ShellCore {
     #[cfg(rpadata_kunit)]
     pub(crate) fn set_next_seq(&self, seq: u32) {
         self.reorder.set_next_seq(seq);
+    }
+}
+
+pub(crate) mod boxed;
+
+/// What `boxed.rs` (shared with `client/`) needs from the engine.
+mod engine {
+    use super::ShellCore;
+    use crate::job::{JobFn, JobHeader, JobRef};
+    use core::ptr::NonNull;
+    use kernel::prelude::*;
+
+    /// The header a job box starts with.
+    pub(super) type Header = JobHeader;
+
+    /// What jobs are submitted to.
+    pub(super) type Shell = ShellCore;
+
+    /// An idle header with the given callbacks.
+    pub(super) fn header(parallel: JobFn, serial: JobFn) -> Header {
+        JobHeader::new(parallel, serial)
+    }
+
+    /// Submits `job` to `shell`; on success `*cb_cpu` is its callback CPU.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be an idle header, valid and owned by the engine from now until its serial
+    /// callback; on failure it is idle and the caller's again.
+    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
+        // SAFETY: Per the safety requirements.
+        let job = unsafe { JobRef::submit(job) }?;
+        shell.submit(job, cb_cpu)
+    }
+
+    /// `do_serial` for a job in its parallel phase.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be the header of a job in its parallel phase, owned by the caller.
+    pub(super) unsafe fn do_serial(job: NonNull<Header>) {
+        // SAFETY: Per the safety requirements.
+        if let Some(job) = unsafe { JobRef::from_do_serial(job) } {
+            super::do_serial(job);
+        }
     }
 }
 
@@ -326,7 +373,7 @@ impl Runner for Serial {
 
 /// A shell: an independent, ordered stream of jobs of an [`crate::Instance`].
 ///
-/// Jobs are submitted with [`Shell::do_parallel`] (in `boxed.rs`) from Rust, or through the C ABI.
+/// Jobs are submitted with [`Shell::do_parallel`] from Rust, or through the C ABI.
 ///
 /// Dropping it sleeps until every job submitted to it has had its serial callback.
 pub struct Shell {
@@ -340,6 +387,21 @@ impl Shell {
 
     pub(crate) fn core(&self) -> &Arc<ShellCore> {
         &self.core
+    }
+
+    /// Submits `job`; its [`Job::parallel`] runs once, with BHs disabled, on a CPU of the usable
+    /// parallel mask, and its [`Job::serial`] in submission order on the returned callback CPU.
+    ///
+    /// `cb_cpu` is the preferred callback CPU; if it is not in the usable serial mask, another
+    /// one is chosen as C padata does. Jobs that ask for the same CPU stay in submission order
+    /// also when the one they get changes (see `stream.rs`). Fails with `EINVAL` (and gives the
+    /// job back) when the instance is invalid (a mask without an online CPU) or freed.
+    pub fn do_parallel<J: Job>(
+        &self,
+        job: JobBox<J>,
+        cb_cpu: i32,
+    ) -> Result<u32, (Error, JobBox<J>)> {
+        boxed::submit(&self.core, job, cb_cpu)
     }
 
     /// The shell's counters.

@@ -12,10 +12,9 @@
 
 use super::wait_until;
 use crate::{
-    boxed::{Job, JobBox, Pending},
     cpumask::online_cpus,
-    ffi::{self, BhGuard, Workqueue, WqKind},
-    instance::{Instance, InstanceOptions, Shell},
+    instance::{Instance, InstanceOptions, Job, JobBox, Pending, Shell},
+    sys::{self, BhGuard, Workqueue, WqFlags},
 };
 use core::pin::Pin;
 use kernel::{
@@ -232,7 +231,7 @@ impl Job for CrowdJob {
     fn parallel(mut job: Pending<Self>) {
         let crowd = job.crowd.clone();
         crowd.parallel_runs[job.id].add(1, Relaxed);
-        if !ffi::bh_disabled() {
+        if !sys::bh_disabled() {
             crowd.bh_enabled.add(1, Relaxed);
         }
         if !crowd.later {
@@ -250,7 +249,7 @@ impl Job for CrowdJob {
     fn serial(job: JobBox<Self>) {
         let crowd = &job.crowd;
         crowd.serial_runs[job.id].add(1, Relaxed);
-        if !ffi::bh_disabled() {
+        if !sys::bh_disabled() {
             crowd.bh_enabled.add(1, Relaxed);
         }
         if CpuId::current().as_u32() != job.cb_cpu {
@@ -311,7 +310,7 @@ impl WorkItem for Submitter {
             if CpuId::current().as_u32() != crowd.cpus[this.at] {
                 crowd.wrong_submitter_cpu.add(1, Relaxed);
             }
-            if ffi::in_serving_softirq() {
+            if sys::in_serving_softirq() {
                 crowd.submitted_in_softirq.add(1, Relaxed);
             }
             let cb_cpu = crowd.cpus[crowd.cb_index(id)];
@@ -422,16 +421,16 @@ fn run(
     };
     let inst = Instance::new_with(name, opts)?;
     let shell = Arc::new(inst.new_shell()?, GFP_KERNEL)?;
-    let completers = Workqueue::new(name, c"_completers", WqKind::Parallel)?;
+    let completers = Workqueue::new(name, c"_completers", WqFlags::PERCPU, 0)?;
     for at in 0..ncpus {
         let completer = KBox::pin_init(Completer::new(crowd.clone(), at), GFP_KERNEL)?;
         completers.enqueue_on(crowd.cpus[at], completer);
     }
-    let kind = match context {
-        Context::Worker => WqKind::Parallel,
-        Context::Softirq => WqKind::SerialBh,
+    let flags = match context {
+        Context::Worker => WqFlags::PERCPU,
+        Context::Softirq => WqFlags::PERCPU | WqFlags::BH,
     };
-    let submitters = Workqueue::new(name, c"_submitters", kind)?;
+    let submitters = Workqueue::new(name, c"_submitters", flags, 0)?;
     for round in 0..ROUNDS {
         for at in 0..ncpus {
             let first = (round * ncpus + at) * BATCH;

@@ -46,7 +46,7 @@ impl<C: Callbacks> Hotplug<C> {
     /// Sets up the state (module init; there is one per module).
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: The callbacks are module code, valid until the state is removed in `Drop`.
-        let id = unsafe { ffi::cpuhp_setup_online_dyn(cpu_online::<C>, cpu_offline::<C>) };
+        let id = unsafe { ffi::rpadata_shim_hotplug_setup(cpu_online::<C>, cpu_offline::<C>) };
         if id < 0 {
             return Err(Error::from_errno(id));
         }

@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Jobs with a Rust payload: the [`Job`] trait, the [`JobBox`] that owns one, the [`Pending`]
-//! handle of its parallel phase, and [`Shell::do_parallel`] for them.
+//! Jobs with a Rust payload: the [`Job`] trait, the [`JobBox`] that owns one and the [`Pending`]
+//! handle of its parallel phase, and their submission.
 //!
 //! The safe Rust face of `struct rpadata_priv`: a [`JobBox`] is a `KBox` whose first field is the
-//! engine's [`JobHeader`], with callbacks that hand the payload to [`Job::parallel`] and
-//! [`Job::serial`].
+//! job header, with callbacks that hand the payload to [`Job::parallel`] and [`Job::serial`].
+//!
+//! Shared with `client/`, which compiles this file into other modules: what it needs from below
+//! (the header type, how to make one, submission and `do_serial`) it takes from its parent's
+//! `engine` module: rpadata's shells here (`shell.rs`), the C ABI there.
 
-use crate::{
-    instance::{self, Shell},
-    job::{
-        JobHeader,
-        JobRef, //
-    },
-};
+use super::engine::{self, Header};
 use core::{
     marker::PhantomData,
     ops::{Deref, DerefMut},
@@ -23,17 +20,17 @@ use kernel::prelude::*;
 
 /// A job with a Rust payload: what [`Job`] implementors submit.
 ///
-/// `repr(C)` with the header first, so that a `*mut JobHeader` the engine hands back is also a
+/// `repr(C)` with the header first, so that a header pointer the engine hands back is also a
 /// pointer to the node.
 #[repr(C)]
-pub(crate) struct JobNode<J> {
-    header: JobHeader,
+struct JobNode<J> {
+    header: Header,
     data: J,
 }
 
 /// A serialized job written in Rust.
 ///
-/// The engine takes the job on submission ([`Shell::do_parallel`]), gives it to
+/// The engine takes the job on submission (`Shell::do_parallel`), gives it to
 /// [`Job::parallel`] on a CPU of the parallel mask, and back to its owner in [`Job::serial`], in
 /// submission order, on the callback CPU. Both run with BHs disabled and must not sleep.
 pub trait Job: Send + Sized + 'static {
@@ -64,7 +61,7 @@ impl<J: Job> JobBox<J> {
     pub fn new(data: J, flags: kernel::alloc::Flags) -> Result<Self> {
         let node = KBox::new(
             JobNode {
-                header: JobHeader::new(parallel_trampoline::<J>, serial_trampoline::<J>),
+                header: engine::header(parallel_trampoline::<J>, serial_trampoline::<J>),
                 data,
             },
             flags,
@@ -86,8 +83,8 @@ impl<J: Job> JobBox<J> {
     }
 
     /// Hands the job to the engine: its header, which the engine owns until the serial callback.
-    fn into_header(self) -> NonNull<JobHeader> {
-        let p = self.0.cast::<JobHeader>();
+    fn into_header(self) -> NonNull<Header> {
+        let p = self.0.cast::<Header>();
         core::mem::forget(self);
         p
     }
@@ -97,7 +94,7 @@ impl<J: Job> JobBox<J> {
     /// # Safety
     ///
     /// `p` must come from [`JobBox::into_header`] for the same `J`, and the caller must own it.
-    unsafe fn from_header(p: NonNull<JobHeader>) -> Self {
+    unsafe fn from_header(p: NonNull<Header>) -> Self {
         // INVARIANT: Per the safety requirements.
         Self(p.cast())
     }
@@ -166,11 +163,7 @@ impl<J: Job> DerefMut for Pending<J> {
 impl<J: Job> Drop for Pending<J> {
     fn drop(&mut self) {
         // SAFETY: The job is in its parallel phase and we own it (type invariant).
-        let job = unsafe { JobRef::from_do_serial(self.node.cast()) };
-        // Always `Some`: only `Pending` moves a Rust job out of its parallel phase.
-        if let Some(job) = job {
-            instance::do_serial(job);
-        }
+        unsafe { engine::do_serial(self.node.cast()) };
     }
 }
 
@@ -179,7 +172,7 @@ impl<J: Job> Drop for Pending<J> {
 /// # Safety
 ///
 /// `p` must be the header of a [`JobNode<J>`] in its parallel phase, owned by the caller.
-unsafe extern "C" fn parallel_trampoline<J: Job>(p: *mut JobHeader) {
+unsafe extern "C" fn parallel_trampoline<J: Job>(p: *mut Header) {
     // INVARIANT: Per the safety requirements, ownership passes to the `Pending`.
     let job = Pending::<J> {
         // SAFETY: `p` is not NULL per the safety requirements.
@@ -194,38 +187,27 @@ unsafe extern "C" fn parallel_trampoline<J: Job>(p: *mut JobHeader) {
 /// # Safety
 ///
 /// `p` must be the header of a [`JobNode<J>`] that the engine is handing back to its owner.
-unsafe extern "C" fn serial_trampoline<J: Job>(p: *mut JobHeader) {
+unsafe extern "C" fn serial_trampoline<J: Job>(p: *mut Header) {
     // SAFETY: `p` came from `JobBox::<J>::into_header` and ownership comes back with this call.
     let job = unsafe { JobBox::<J>::from_header(NonNull::new_unchecked(p)) };
     J::serial(job);
 }
 
-impl Shell {
-    /// Submits `job`; its [`Job::parallel`] runs once, with BHs disabled, on a CPU of the usable
-    /// parallel mask, and its [`Job::serial`] in submission order on the returned callback CPU.
-    ///
-    /// `cb_cpu` is the preferred callback CPU; if it is not in the usable serial mask, another
-    /// one is chosen as C padata does. Jobs that ask for the same CPU stay in submission order
-    /// also when the one they get changes (see `stream.rs`). Fails with `EINVAL` (and gives the
-    /// job back) when the instance is invalid (a mask without an online CPU) or freed.
-    pub fn do_parallel<J: Job>(
-        &self,
-        job: JobBox<J>,
-        cb_cpu: i32,
-    ) -> Result<u32, (Error, JobBox<J>)> {
-        let header: NonNull<JobHeader> = job.into_header();
-        // SAFETY: The header belongs to an idle `JobBox`, whose ownership we hold and hand to the
-        // engine until the serial callback returns it (`serial_trampoline`).
-        let jref = match unsafe { JobRef::submit(header) } {
-            Ok(j) => j,
-            // SAFETY: Not submitted: the box is still ours.
-            Err(e) => return Err((e, unsafe { JobBox::from_header(header) })),
-        };
-        let mut cpu = cb_cpu;
-        match self.core().submit(jref, &mut cpu) {
-            Ok(()) => Ok(cpu as u32),
-            // SAFETY: A failed submission gives the job back, idle.
-            Err(e) => Err((e, unsafe { JobBox::from_header(header) })),
-        }
+/// Submits `job` to `shell` (`do_parallel`): its [`Job::parallel`] runs once, with BHs disabled,
+/// on a CPU of the usable parallel mask, and its [`Job::serial`] in submission order on the
+/// returned callback CPU. On failure the job comes back with the error.
+pub(crate) fn submit<J: Job>(
+    shell: &engine::Shell,
+    job: JobBox<J>,
+    cb_cpu: i32,
+) -> Result<u32, (Error, JobBox<J>)> {
+    let header = job.into_header();
+    let mut cpu = cb_cpu;
+    // SAFETY: The header belongs to an idle `JobBox`, whose ownership we hold; the engine keeps it
+    // until the serial callback returns it (`serial_trampoline`).
+    match unsafe { engine::submit(shell, header, &mut cpu) } {
+        Ok(()) => Ok(cpu as u32),
+        // SAFETY: A failed submission leaves the job idle and ours.
+        Err(e) => Err((e, unsafe { JobBox::from_header(header) })),
     }
 }
