@@ -143,6 +143,11 @@ struct UserMasks {
     serial: KBox<CpumaskVar>,
 }
 
+// SAFETY: A `CpumaskVar` owns its bitmap (inline, or allocated with `CONFIG_CPUMASK_OFFSTACK`),
+// which may be used and freed from any thread; the kernel crate of 7.2 does not mark it `Send`
+// in the allocated case.
+unsafe impl Send for UserMasks {}
+
 impl UserMasks {
     /// The mask of `which`.
     fn mask_mut(&mut self, which: MaskType) -> &mut KBox<CpumaskVar> {
