@@ -41,8 +41,8 @@ mod engine {
     /// The header a job box starts with.
     pub(super) type Header = ffi::RawPriv;
 
-    /// What jobs are submitted to.
-    pub(super) type Shell = ffi::RawShell;
+    /// What jobs are submitted to: a live shell.
+    pub(super) type Shell = NonNull<ffi::RawShell>;
 
     /// An idle header with the given callbacks.
     pub(super) fn header(
@@ -61,7 +61,7 @@ mod engine {
     pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
         // SAFETY: Per the safety requirements; `cb_cpu` is valid for the call.
         kernel::error::to_result(unsafe {
-            ffi::rpadata_do_parallel(core::ptr::from_ref(shell).cast_mut(), job.as_ptr(), cb_cpu)
+            ffi::rpadata_do_parallel(shell.as_ptr(), job.as_ptr(), cb_cpu)
         })
     }
 
@@ -163,8 +163,8 @@ impl Shell<'_> {
         job: JobBox<J>,
         cb_cpu: i32,
     ) -> Result<u32, (Error, JobBox<J>)> {
-        // SAFETY: The shell is live (type invariant).
-        boxed::submit(unsafe { self.0.as_ref() }, job, cb_cpu)
+        // The shell is live (type invariant), as `engine::submit` requires.
+        boxed::submit(&self.0, job, cb_cpu)
     }
 }
 

@@ -6,6 +6,7 @@
 //! `struct rpadata_priv`/`struct rpadata_mt_job` laid out as in the header. rpadata checks the
 //! header's layout of `struct rpadata_priv` against its own when it loads.
 
+use core::marker::{PhantomData, PhantomPinned};
 use kernel::{
     bindings,
     ffi::{c_char, c_int, c_uint, c_ulong, c_void},
@@ -15,12 +16,14 @@ use kernel::{
 #[repr(C)]
 pub(crate) struct RawInstance {
     _private: [u8; 0],
+    _p: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
 /// `struct rpadata_shell` (opaque).
 #[repr(C)]
 pub(crate) struct RawShell {
     _private: [u8; 0],
+    _p: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
 /// `struct rpadata_priv`, field for field (rpadata checks the header's layout against its own when

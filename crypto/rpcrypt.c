@@ -29,6 +29,7 @@
 #include <crypto/algapi.h>
 #include <crypto/internal/aead.h>
 #include <linux/atomic.h>
+#include <linux/bottom_half.h>
 #include <linux/cpumask.h>
 #include <linux/ctype.h>
 #include <linux/err.h>
@@ -212,7 +213,8 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 		 * requests complete too: its user (the network stack) keeps
 		 * order per CPU, not across CPUs.
 		 */
-		if (get_cpu() == READ_ONCE(ctx->cb_cpu)) {
+		local_bh_disable();
+		if (smp_processor_id() == READ_ONCE(ctx->cb_cpu)) {
 			/* Synchronous: done when the call returns. */
 			aead_request_set_callback(child,
 						  flags & ~CRYPTO_TFM_REQ_MAY_SLEEP,
@@ -220,11 +222,11 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 						  req->base.data);
 			err = enc ? crypto_aead_encrypt(child) :
 				    crypto_aead_decrypt(child);
-			put_cpu();
+			local_bh_enable();
 			atomic_dec(ctx->flight);
 			return err;
 		}
-		put_cpu();
+		local_bh_enable();
 	}
 
 	/* The parallel callback runs with BHs off: it must not sleep. */

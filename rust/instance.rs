@@ -212,9 +212,9 @@ impl InstanceCore {
     }
 
     /// The hotplug node, pinned.
-    fn hotplug_node(self: &Arc<Self>) -> Pin<&cpuhp::Node> {
-        // SAFETY: The contents of an `Arc` never move: `Arc::pin_init` initialises them in place
-        // and `Arc` gives no mutable access. So its fields are pinned.
+    pub(crate) fn hotplug_node(self: &Arc<Self>) -> Pin<&cpuhp::Node> {
+        // SAFETY: The object an `Arc` points to is always pinned (`kernel::sync::Arc`), and
+        // `hotplug` is a structurally pinned field (`#[pin]`).
         unsafe { Pin::new_unchecked(&self.hotplug) }
     }
 

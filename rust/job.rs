@@ -4,17 +4,17 @@
 //! list that queues jobs.
 //!
 //! Replaces `struct padata_priv` of kernel/padata.c. Every job, whether a C caller embeds a
-//! `struct rpadata_priv` in its own structure or a Rust caller uses [`crate::JobBox`], starts with
-//! the same [`JobHeader`], so one engine serves both. The header has the links the engine queues the job
-//! with, so submitting a job never allocates and there is no pool of work items to run out of (C
-//! padata's fallback when its pool was empty ran `->parallel` inline with BHs enabled).
+//! `struct rpadata_priv` in its own structure or a Rust caller uses a `JobBox`, starts with the
+//! same [`JobHeader`], so one engine serves both. The header has the links the engine queues the
+//! job with, so submitting a job never allocates and there is no pool of work items to run out of
+//! (C padata's fallback when its pool was empty ran `->parallel` inline with BHs enabled).
 //!
-//! A job header holds the owner it was submitted to (its shell) without interpreting it: queues and
-//! lists move jobs, and only the shell code turns the owner back into a shell.
+//! A job header holds the owner it was submitted to (its shell) without interpreting it: queues
+//! and lists move jobs, and only the shell code turns the owner back into a shell.
 //!
 //! This file, its child `reorder` (the reorder list, which links jobs through their headers) and
-//! `instance/shell/boxed.rs` (jobs with a Rust payload) are the only places that turn raw job pointers into
-//! references.
+//! `instance/shell/boxed.rs` (jobs with a Rust payload) are the only places that turn raw job
+//! pointers into references.
 
 use core::{mem::offset_of, ptr::NonNull};
 use kernel::{
@@ -126,6 +126,7 @@ impl JobHeader {
 /// [`STATE_IDLE`]) and keeps the memory valid until the engine calls its serial callback. Its
 /// `parallel` and `serial` callbacks are non-NULL. At most one `JobRef` to a job exists at a time:
 /// whoever holds it (a list, a work item, a callback in progress) owns the job for the engine.
+/// Once routed ([`JobRef::set_route`]), its `owner` is valid until its serial callback.
 pub(crate) struct JobRef(NonNull<JobHeader>);
 
 // SAFETY: A job may be handed between CPUs; its owner promised it stays valid until its serial
@@ -193,7 +194,18 @@ impl JobRef {
 
     /// Fills in the engine's fields at submission. `owner` is what the job was submitted to, for
     /// whoever takes the job back out of a queue or list.
-    pub(crate) fn set_route(&mut self, owner: *const (), seq: u32, cb_cpu: u32, stream: u32) {
+    ///
+    /// # Safety
+    ///
+    /// `owner` must stay valid while the job is in the engine and point to the type that the
+    /// readers of [`JobRef::owner`] cast it to (a shell: `ShellCore::submit` is the one caller).
+    pub(crate) unsafe fn set_route(
+        &mut self,
+        owner: *const (),
+        seq: u32,
+        cb_cpu: u32,
+        stream: u32,
+    ) {
         let p = self.ptr();
         // SAFETY: We own the job (type invariant) and nobody else reads these fields before the
         // job is published under a lock or queued.

@@ -51,11 +51,12 @@ use kernel::{
 
 /// What a queue's work does with the jobs it takes.
 pub(crate) trait Runner: 'static {
-    /// Jobs after which the work queues itself again behind the other work of its CPU.
+    /// Jobs after which the work queues itself again behind the other work of its CPU, checked
+    /// after each whole batch.
     const RUN_LIMIT: u32;
 
-    /// Runs the jobs of `batch`, in order, and returns how many ran. Called from the queue's work,
-    /// with softirqs enabled.
+    /// Runs the jobs of `batch`, in order, and returns how many ran. Called from the queue's work
+    /// (a worker, or softirq context on a BH workqueue).
     fn run(batch: JobList) -> u32;
 }
 

@@ -60,26 +60,26 @@ module! {
     },
 }
 
-/// Module state: what exists between `insmod` and `rmmod`, set up in field order and torn down in
-/// the same order.
+/// Module state: what exists between `insmod` and `rmmod`. Set up registry first, torn down in
+/// the reverse order (fields drop in declaration order).
 #[pin_data]
 struct RpadataModule {
     /// The CPU hotplug state instances register with; no instance is left when it goes.
     _hotplug: sys::cpuhp::Hotplug<instance::Registry>,
-    /// The instance list and `/sys/kernel/rpadata`.
+    /// The instance list and `/sys/kernel/rpadata`, whose lock the hotplug callbacks take.
     _registry: instance::Registered,
 }
 
 impl kernel::InPlaceModule for RpadataModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _hotplug: {
+            _registry: {
                 params::Params::from_module()?;
                 job::check_c_layout()?;
-                sys::cpuhp::Hotplug::new()?
+                // SAFETY: Module init runs once, before anything else uses the registry.
+                unsafe { instance::Registered::new() }?
             },
-            // SAFETY: Module init runs once, before anything else uses the registry.
-            _registry: unsafe { instance::Registered::new() }?,
+            _hotplug: sys::cpuhp::Hotplug::new()?,
         })
         .pin_chain(|_| {
             let p = params::Params::from_module()?;

@@ -36,7 +36,7 @@ unsigned int rpadata_shim_nodes_with_cpus(void);
 int rpadata_shim_hotplug_setup(int (*online)(unsigned int, struct hlist_node *),
 			       int (*offline)(unsigned int, struct hlist_node *));
 
-/* Written in Rust (rust/ffi.rs). */
+/* Written in Rust (rust/sysfs.rs). */
 ssize_t rpadata_sysfs_show(struct kobject *kobj, const char *attr, char *buf);
 ssize_t rpadata_sysfs_store(struct kobject *kobj, const char *attr,
 			    const char *buf, size_t count);

@@ -1058,6 +1058,16 @@ mod serialized {
     }
 
     #[test]
+    fn hotplug_node_added_twice_is_ebusy() -> Result {
+        // A second add would link the node into the state's list twice.
+        let inst = Instance::new(c"kunit_node")?;
+        assert_eq!(inst.core().hotplug_node().add(), Err(EBUSY));
+        // The instance still follows hotplug and frees cleanly.
+        assert!(inst.is_valid());
+        Ok(())
+    }
+
+    #[test]
     fn a_c_layout_that_differs_is_refused() {
         assert_eq!(crate::job::check_layout(&crate::job::LAYOUT), Ok(()));
         for i in 0..crate::job::LAYOUT.len() {

@@ -39,6 +39,8 @@ use kernel::{
     },
 };
 
+pub(crate) mod boxed;
+
 /// What a shell reports about itself (sysfs, tests).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ShellStats {
@@ -158,9 +160,10 @@ impl ShellCore {
         let limit = u64::from(inst.max_in_flight());
         let room = self.reorder.link(&mut job, limit, |job, s| {
             seq = s;
-            // The job holds the shell in flight until its serial callback has returned; see
-            // `serialized`.
-            job.set_route(core::ptr::from_ref(self).cast(), s, cb, stream);
+            // SAFETY: The job holds the shell in flight (its gate count, taken above) until its
+            // serial callback has returned (`serialized`), and the readers of the owner cast it
+            // back to a `ShellCore`.
+            unsafe { job.set_route(core::ptr::from_ref(self).cast(), s, cb, stream) };
         });
 
         let here = bh.cpu();
@@ -250,51 +253,6 @@ impl ShellCore {
     #[cfg(rpadata_kunit)]
     pub(crate) fn set_next_seq(&self, seq: u32) {
         self.reorder.set_next_seq(seq);
-    }
-}
-
-pub(crate) mod boxed;
-
-/// What `boxed.rs` (shared with `client/`) needs from the engine.
-mod engine {
-    use super::ShellCore;
-    use crate::job::{JobFn, JobHeader, JobRef};
-    use core::ptr::NonNull;
-    use kernel::prelude::*;
-
-    /// The header a job box starts with.
-    pub(super) type Header = JobHeader;
-
-    /// What jobs are submitted to.
-    pub(super) type Shell = ShellCore;
-
-    /// An idle header with the given callbacks.
-    pub(super) fn header(parallel: JobFn, serial: JobFn) -> Header {
-        JobHeader::new(parallel, serial)
-    }
-
-    /// Submits `job` to `shell`; on success `*cb_cpu` is its callback CPU.
-    ///
-    /// # Safety
-    ///
-    /// `job` must be an idle header, valid and owned by the engine from now until its serial
-    /// callback; on failure it is idle and the caller's again.
-    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
-        // SAFETY: Per the safety requirements.
-        let job = unsafe { JobRef::submit(job) }?;
-        shell.submit(job, cb_cpu)
-    }
-
-    /// `do_serial` for a job in its parallel phase.
-    ///
-    /// # Safety
-    ///
-    /// `job` must be the header of a job in its parallel phase, owned by the caller.
-    pub(super) unsafe fn do_serial(job: NonNull<Header>) {
-        // SAFETY: Per the safety requirements.
-        if let Some(job) = unsafe { JobRef::from_do_serial(job) } {
-            super::do_serial(job);
-        }
     }
 }
 
@@ -420,5 +378,48 @@ impl Drop for Shell {
         self.core.close_and_wait();
         self.core.instance.remove_shell(&self.core);
         self.core.remove_dir();
+    }
+}
+
+/// What `boxed.rs` (shared with `client/`) needs from the engine.
+mod engine {
+    use super::ShellCore;
+    use crate::job::{JobFn, JobHeader, JobRef};
+    use core::ptr::NonNull;
+    use kernel::prelude::*;
+
+    /// The header a job box starts with.
+    pub(super) type Header = JobHeader;
+
+    /// What jobs are submitted to.
+    pub(super) type Shell = ShellCore;
+
+    /// An idle header with the given callbacks.
+    pub(super) fn header(parallel: JobFn, serial: JobFn) -> Header {
+        JobHeader::new(parallel, serial)
+    }
+
+    /// Submits `job` to `shell`; on success `*cb_cpu` is its callback CPU.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be an idle header, valid and owned by the engine from now until its serial
+    /// callback; on failure it is idle and the caller's again.
+    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
+        // SAFETY: Per the safety requirements.
+        let job = unsafe { JobRef::submit(job) }?;
+        shell.submit(job, cb_cpu)
+    }
+
+    /// `do_serial` for a job in its parallel phase.
+    ///
+    /// # Safety
+    ///
+    /// `job` must be the header of a job in its parallel phase, owned by the caller.
+    pub(super) unsafe fn do_serial(job: NonNull<Header>) {
+        // SAFETY: Per the safety requirements.
+        if let Some(job) = unsafe { JobRef::from_do_serial(job) } {
+            super::do_serial(job);
+        }
     }
 }

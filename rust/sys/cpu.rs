@@ -52,6 +52,11 @@ pub(crate) fn cpu_possible_mask() -> &'static Cpumask {
 ///
 /// Lock order (as in C padata, whose reversal once gave a lockdep report): the hotplug lock is
 /// taken before any rpadata lock.
+///
+/// # Invariants
+///
+/// `cpus_read_lock()` was called on this thread by [`CpusReadGuard::new`] and is released once, by
+/// `Drop`; the guard cannot leave the thread.
 pub(crate) struct CpusReadGuard(NotThreadSafe);
 
 impl CpusReadGuard {
@@ -59,6 +64,7 @@ impl CpusReadGuard {
     pub(crate) fn new() -> Self {
         // SAFETY: Called from process context (callers may sleep); balanced by `Drop`.
         unsafe { bindings::cpus_read_lock() };
+        // INVARIANT: Taken just above, on this thread.
         Self(PhantomData)
     }
 }

@@ -31,6 +31,13 @@ pub(crate) trait Callbacks: 'static {
 /// The state number, while a [`Hotplug`] exists (-1 otherwise).
 static STATE: Atomic<c_int> = Atomic::new(-1);
 
+/// Nodes on the state: a [`Hotplug`] dropped with nodes left keeps its state (and warns) rather
+/// than free a state number the nodes still name.
+static NODES: Atomic<u32> = Atomic::new(0);
+
+/// `Node::state` while an `add` or `remove` is in progress.
+const BUSY: c_int = -2;
+
 /// The module's hotplug state, calling `C`; removed when dropped, after every node left it.
 ///
 /// # Invariants
@@ -50,7 +57,11 @@ impl<C: Callbacks> Hotplug<C> {
         if id < 0 {
             return Err(Error::from_errno(id));
         }
-        STATE.store(id, Release);
+        if STATE.cmpxchg(-1, id, Full).is_err() {
+            // SAFETY: Set up just above, with no node.
+            unsafe { bindings::__cpuhp_remove_state(id, false) };
+            return Err(EBUSY);
+        }
         // INVARIANT: A dynamic state was allocated with `C`'s callbacks and published.
         Ok(Self {
             id,
@@ -62,8 +73,11 @@ impl<C: Callbacks> Hotplug<C> {
 impl<C: Callbacks> Drop for Hotplug<C> {
     fn drop(&mut self) {
         STATE.store(-1, Release);
-        // SAFETY: The state exists (type invariant); every node was removed from it, since the
-        // objects holding them are gone before the module's state is dropped.
+        if kernel::warn_on!(NODES.load(Acquire) != 0) {
+            // A node still names the state: leak it rather than free a number it uses.
+            return;
+        }
+        // SAFETY: The state exists (type invariant) and no node is on it (`NODES`).
         unsafe { bindings::__cpuhp_remove_state(self.id, false) };
     }
 }
@@ -102,8 +116,9 @@ unsafe extern "C" fn cpu_offline<C: Callbacks>(
 ///
 /// # Invariants
 ///
-/// While `state` is not -1, `node` is on that state's instance list and does not move; it is
-/// removed before it is dropped.
+/// While `state` is a state number (not -1 or `BUSY`), `node` is on that state's instance list,
+/// counted in `NODES`, and does not move; it is removed before it is dropped. `BUSY` claims the
+/// node for one `add` or `remove` at a time.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Node {
     #[pin]
@@ -114,7 +129,7 @@ pub(crate) struct Node {
 // SAFETY: The node is only handed to the hotplug core, which any thread may call.
 unsafe impl Send for Node {}
 
-// SAFETY: As for `Send`; `state` is atomic.
+// SAFETY: As for `Send`; `state` is atomic and claims the node (`BUSY`) for each list operation.
 unsafe impl Sync for Node {}
 
 impl Node {
@@ -127,17 +142,24 @@ impl Node {
     }
 
     /// Puts the node on the module's state, without calling the callbacks for it. Sleeps; takes
-    /// the CPU hotplug lock, so the caller must not hold it. `ENODEV` without a state.
+    /// the CPU hotplug lock, so the caller must not hold it. `ENODEV` without a state, `EBUSY` if
+    /// the node is on it already.
     pub(crate) fn add(self: Pin<&Self>) -> Result {
         let state = STATE.load(Acquire);
         if state < 0 {
             return Err(ENODEV);
         }
+        self.state.cmpxchg(-1, BUSY, Full).map_err(|_| EBUSY)?;
+        NODES.fetch_add(1, Full);
         // SAFETY: `self` is pinned, so the node stays put until `PinnedDrop` has taken it off the
-        // list; the state exists while a `Hotplug` does, which outlives every object with a node.
+        // list; we claimed it (`BUSY`); the state stays while a node is counted in `NODES`.
         let r = unsafe { bindings::__cpuhp_state_add_instance(state, self.node.get(), false) };
-        kernel::error::to_result(r)?;
-        // INVARIANT: On the list of `state` from now on.
+        if let Err(e) = kernel::error::to_result(r) {
+            NODES.fetch_sub(1, Full);
+            self.state.store(-1, Release);
+            return Err(e);
+        }
+        // INVARIANT: On the list of `state`, counted, from now on.
         self.state.store(state, Release);
         Ok(())
     }
@@ -145,11 +167,14 @@ impl Node {
     /// Takes the node off its list; returns after any callback in progress for it. Idempotent.
     /// Sleeps; takes the CPU hotplug lock.
     pub(crate) fn remove(&self) {
-        let state = self.state.xchg(-1, Full);
-        if state >= 0 {
-            // SAFETY: The node is on `state`'s list (type invariant).
-            unsafe { bindings::__cpuhp_state_remove_instance(state, self.node.get(), false) };
+        let state = self.state.load(Acquire);
+        if state < 0 || self.state.cmpxchg(state, BUSY, Full).is_err() {
+            return;
         }
+        // SAFETY: The node is on `state`'s list (type invariant) and claimed by us.
+        unsafe { bindings::__cpuhp_state_remove_instance(state, self.node.get(), false) };
+        NODES.fetch_sub(1, Full);
+        self.state.store(-1, Release);
     }
 
     /// What a callback for this node is given.

@@ -106,7 +106,10 @@ impl Workqueue {
     /// Queues `item` on this workqueue, on `cpu`.
     ///
     /// Returns whether it was queued (false: it was already pending).
-    pub(crate) fn enqueue_on<W: RawWorkItem<0>>(&self, cpu: u32, item: W) -> W::EnqueueOutput {
+    pub(crate) fn enqueue_on<W>(&self, cpu: u32, item: W) -> W::EnqueueOutput
+    where
+        W: RawWorkItem<0> + Send + 'static,
+    {
         let wq = self.wq.as_ptr();
         let cpu = i32::try_from(cpu).unwrap_or(bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32);
         // SAFETY: The closure queues the given `work_struct` on a live workqueue (type invariant)
@@ -150,7 +153,10 @@ pub(crate) fn helper_cpu(node: c_int, cursor: c_int, here: u32) -> u32 {
 /// Queues `item` on the system's default unbound workqueue, to start on the online CPU after
 /// `cpus`' last one (of `node` unless it is [`NUMA_NO_NODE`]). An item that is already pending is
 /// left as it is.
-pub(crate) fn enqueue_unbound<W: RawWorkItem<0>>(item: W, node: c_int, cpus: &mut HelperCpus) {
+pub(crate) fn enqueue_unbound<W>(item: W, node: c_int, cpus: &mut HelperCpus)
+where
+    W: RawWorkItem<0> + Send + 'static,
+{
     // SAFETY: `system_dfl_wq` is set up during boot and never destroyed.
     let wq = unsafe { bindings::system_dfl_wq };
     let cursor = &raw mut cpus.0;

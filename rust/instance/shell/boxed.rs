@@ -130,7 +130,7 @@ impl<J: Job> Drop for JobBox<J> {
 ///
 /// # Invariants
 ///
-/// `self.0` is a job in its parallel phase, submitted as a [`JobBox<J>`], owned by this value.
+/// `node` is a job in its parallel phase, submitted as a [`JobBox<J>`], owned by this value.
 pub struct Pending<J: Job> {
     node: NonNull<JobNode<J>>,
     _p: PhantomData<J>,
