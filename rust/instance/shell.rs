@@ -158,13 +158,18 @@ impl ShellCore {
 
         let mut seq = 0;
         let limit = u64::from(inst.max_in_flight());
-        let room = self.reorder.link(&mut job, limit, |job, s| {
-            seq = s;
-            // SAFETY: The job holds the shell in flight (its gate count, taken above) until its
-            // serial callback has returned (`serialized`), and the readers of the owner cast it
-            // back to a `ShellCore`.
-            unsafe { job.set_route(core::ptr::from_ref(self).cast(), s, cb, stream) };
-        });
+        let room = self.reorder.link(
+            &mut job,
+            limit,
+            |job, s| {
+                seq = s;
+                // SAFETY: The job holds the shell in flight (its gate count, taken above) until its
+                // serial callback has returned (`serialized`), and the readers of the owner cast it
+                // back to a `ShellCore`.
+                unsafe { job.set_route(core::ptr::from_ref(self).cast(), s, cb, stream) };
+            },
+            &bh,
+        );
 
         let here = bh.cpu();
         let cpu = if inst.parallel_local() {
@@ -268,9 +273,11 @@ pub(crate) fn do_serial(job: JobRef) {
     // submitted to (`ShellCore::submit`), which it holds in flight; the shell stays alive while
     // softirqs are disabled (above).
     let shell = unsafe { &*job.owner().cast::<ShellCore>() };
-    shell
-        .reorder
-        .release(job, |ready| shell.streams.pass(ready, &shell.queues, &bh));
+    shell.reorder.release(
+        job,
+        |ready| shell.streams.pass(ready, &shell.queues, &bh),
+        &bh,
+    );
 }
 
 /// The runner of a shell's serial queues: runs serial callbacks and accounts for them.

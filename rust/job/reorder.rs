@@ -12,6 +12,7 @@ use super::{
     JobRef,
     STATE_READY, //
 };
+use crate::sys::BhGuard;
 use core::ptr::NonNull;
 use kernel::{
     new_spinlock,
@@ -140,13 +141,13 @@ impl ReorderList {
     /// Links a newly submitted job at the end. `route` is given the job's sequence number first,
     /// before the job is on the list. Returns whether fewer than `limit` jobs were on the list
     /// before this one (jobs being released at that moment may still be counted). Its submitter
-    /// keeps ownership. Called with BHs disabled, which keeps the submitter on its CPU between its
-    /// two steps.
+    /// keeps ownership. `_bh` keeps the submitter on its CPU between its two steps.
     pub(crate) fn link(
         &self,
         job: &mut JobRef,
         limit: u64,
         route: impl FnOnce(&mut JobRef, u32),
+        _bh: &BhGuard,
     ) -> bool {
         let before = self.submit.submitted.fetch_add(1, Relaxed);
         // Truncated on purpose: sequence numbers wrap.
@@ -171,7 +172,9 @@ impl ReorderList {
 
     /// Parks a job whose parallel phase is over (`do_serial`) and sees that every job that is now
     /// ready at the head of the list is passed to `pass`, in order, under the release lock. Called
-    /// with BHs disabled, by the job's owner; the job must be linked on this list.
+    /// by the job's owner, with softirqs disabled (`_bh`): the release lock is never taken in
+    /// softirq context on top of its holder, and the shell's teardown waits for such regions. The
+    /// job must be linked on this list.
     ///
     /// Whoever holds the release lock releases for everyone: a parker that finds it taken leaves
     /// its job to the holder and returns at once, instead of spinning while the holder passes a
@@ -184,7 +187,7 @@ impl ReorderList {
     /// parked by other CPUs; while they park faster than the holder passes jobs on, the holder
     /// goes on releasing (the in-flight limit bounds how far ahead they get), as the holder of C
     /// padata's `pd->lock` did.
-    pub(crate) fn release(&self, job: JobRef, mut pass: impl FnMut(JobRef)) {
+    pub(crate) fn release(&self, job: JobRef, mut pass: impl FnMut(JobRef), _bh: &BhGuard) {
         let p = job.ptr();
         core::mem::forget(job);
         // INVARIANT: The list owns the job from this store on; it is linked (caller's promise,
