@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! CPU hotplug: a dynamic multi-instance state and the nodes objects register with it.
+//! CPU hotplug: a dynamic multi-instance state (`cpuhp_setup_state_multi()` at
+//! `CPUHP_AP_ONLINE_DYN`) and the nodes objects register with it.
 //!
-//! Replaces `padata_cpu_online()`/`padata_cpu_dead()` of kernel/padata.c. rpadata has one dynamic
-//! multi-instance state (`rpadata:online`, at `CPUHP_AP_ONLINE_DYN`); each instance is on it from
-//! allocation to free. The offline callback runs while the CPU is still online, so usable masks
-//! shrink before it goes. Callbacks never fail (C padata once hit a divide error here, and later a
-//! failing teardown callback). The CPU hotplug lock is held by the hotplug core around the
-//! callbacks and is taken before the instance's lock everywhere else too.
+//! The offline callback runs while the CPU is still online; callbacks cannot fail. The CPU hotplug
+//! lock is held by the hotplug core around the callbacks, so users take it before their own locks
+//! everywhere else too. One state per module (`Hotplug::new` refuses a second).
 //!
 //! C header: [`include/linux/cpuhotplug.h`](srctree/include/linux/cpuhotplug.h).
 
