@@ -29,8 +29,15 @@ mod types;
 #[path = "../rust/instance/shell/boxed.rs"]
 mod boxed;
 
-pub use boxed::{Job, JobBox, Pending};
-pub use types::{MaskType, MtParams};
+pub use boxed::{
+    Job,
+    JobBox,
+    Pending, //
+};
+pub use types::{
+    MaskType,
+    MtParams, //
+};
 
 /// What `boxed.rs` needs from below: rpadata's C ABI.
 mod engine {
@@ -76,11 +83,18 @@ mod engine {
     }
 }
 
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::{
     cpumask::Cpumask,
-    ffi::{c_int, c_ulong, c_void},
-    prelude::*,
+    ffi::{
+        c_int,
+        c_ulong,
+        c_void, //
+    },
+    prelude::*, //
 };
 
 /// An rpadata instance (`rpadata_alloc()`); freed when dropped, which sleeps until every job of

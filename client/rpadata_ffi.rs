@@ -6,10 +6,19 @@
 //! `struct rpadata_priv`/`struct rpadata_mt_job` laid out as in the header. rpadata checks the
 //! header's layout of `struct rpadata_priv` against its own when it loads.
 
-use core::marker::{PhantomData, PhantomPinned};
+use core::marker::{
+    PhantomData,
+    PhantomPinned, //
+};
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_uint, c_ulong, c_void},
+    ffi::{
+        c_char,
+        c_int,
+        c_uint,
+        c_ulong,
+        c_void, //
+    }, //
 };
 
 /// `struct rpadata_instance` (opaque).

@@ -9,18 +9,35 @@
 //! warning and an error, never a crash.
 
 use crate::{
-    instance::{self, Instance, InstanceOptions, Shell},
-    job::{JobHeader, JobRef},
+    instance::{
+        self,
+        Instance,
+        InstanceOptions,
+        Shell, //
+    },
+    job::{
+        JobHeader,
+        JobRef, //
+    },
     mt,
-    types::{MaskType, MtParams},
+    types::{
+        MaskType,
+        MtParams, //
+    }, //
 };
 use core::ptr::NonNull;
 use kernel::{
     cpumask::Cpumask,
-    ffi::{c_char, c_int, c_uint, c_ulong, c_void},
+    ffi::{
+        c_char,
+        c_int,
+        c_uint,
+        c_ulong,
+        c_void, //
+    },
     new_mutex,
     prelude::*,
-    sync::Mutex,
+    sync::Mutex, //
 };
 
 /// `struct rpadata_instance`: an instance and the shells C allocated on it, so that

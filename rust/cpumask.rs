@@ -21,7 +21,7 @@ use kernel::{
         Cpumask,
         CpumaskVar, //
     },
-    prelude::*,
+    prelude::*, //
 };
 
 /// Iterates over the CPUs set in `mask`, in increasing order.

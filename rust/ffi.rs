@@ -12,7 +12,7 @@ use kernel::{
         c_char,
         c_int,
         c_uint, //
-    },
+    }, //
 };
 
 /// A CPU hotplug callback of a multi-instance state: `(cpu, node)`.

@@ -15,9 +15,13 @@
 use kernel::{
     prelude::*,
     sync::{
-        atomic::{Atomic, Full, Relaxed},
-        Completion,
-    },
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
+        Completion, //
+    }, //
 };
 
 /// Set in [`InFlight::state`] once the gate is closed. The count below it cannot reach it: every

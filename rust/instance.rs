@@ -10,30 +10,60 @@
 //! C padata's `-EBUSY`.
 
 use crate::{
-    cpumask::{self, Usable},
+    cpumask::{
+        self,
+        Usable, //
+    },
     params,
-    queue::{JobQueue, Parallel},
-    sys::{self, cpuhp, CpusReadGuard, RcuBox, SysfsDir, Workqueue, WqFlags},
-    types::MaskType,
+    queue::{
+        JobQueue,
+        Parallel, //
+    },
+    sys::{
+        self,
+        cpuhp,
+        CpusReadGuard,
+        RcuBox,
+        SysfsDir,
+        Workqueue,
+        WqFlags, //
+    },
+    types::MaskType, //
 };
 use kernel::{
-    cpumask::{Cpumask, CpumaskVar},
+    cpumask::{
+        Cpumask,
+        CpumaskVar, //
+    },
     new_mutex,
     prelude::*,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed, Release},
-        Arc, Mutex,
-    },
+        atomic::{
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        Arc,
+        Mutex, //
+    }, //
 };
 
 mod shell;
 
 pub use shell::{
-    boxed::{Job, JobBox, Pending},
-    Shell, ShellStats,
+    boxed::{
+        Job,
+        JobBox,
+        Pending, //
+    },
+    Shell,
+    ShellStats, //
 };
-pub(crate) use shell::{do_serial, ShellCore};
+pub(crate) use shell::{
+    do_serial,
+    ShellCore, //
+};
 
 /// Longest instance name: `<name>_parallel` must fit a workqueue name (31 characters).
 pub(crate) const NAME_MAX: usize = 22;

@@ -16,10 +16,18 @@
 //! `instance/shell/boxed.rs` (jobs with a Rust payload) are the only places that turn raw job
 //! pointers into references.
 
-use core::{mem::offset_of, ptr::NonNull};
+use core::{
+    mem::offset_of,
+    ptr::NonNull, //
+};
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Full, Relaxed, Release},
+    sync::atomic::{
+        Atomic,
+        Full,
+        Relaxed,
+        Release, //
+    }, //
 };
 
 mod reorder;

@@ -22,15 +22,29 @@
 //! `min_chunk`, at least 1, rounded up to `align` (a power of two; 0 means 1). Chunk boundaries are
 //! multiples of `align`, except the job's own start and end.
 
-use crate::{inflight::InFlight, sys, types::MtParams};
+use crate::{
+    inflight::InFlight,
+    sys,
+    types::MtParams, //
+};
 use kernel::{
-    impl_has_work, new_spinlock, new_work,
+    impl_has_work,
+    new_spinlock,
+    new_work,
     prelude::*,
     sync::{
-        atomic::{Atomic, Full, Relaxed},
-        Arc, SpinLock,
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
+        Arc,
+        SpinLock, //
     },
-    workqueue::{Work, WorkItem},
+    workqueue::{
+        Work,
+        WorkItem, //
+    }, //
 };
 
 /// `ECANCELED`, which `kernel::error::code` does not name in 7.2.
@@ -430,7 +444,10 @@ where
 mod tests {
     use super::*;
     use crate::sys;
-    use kernel::time::{delay::udelay, Delta};
+    use kernel::time::{
+        delay::udelay,
+        Delta, //
+    };
 
     fn params(start: usize, size: usize, align: usize, min_chunk: usize, threads: u32) -> MtParams {
         MtParams {

@@ -7,7 +7,10 @@
 //! is loaded, and refuses to load with `-EINVAL` and a message naming the parameter and the range it
 //! accepts, so that a typo never produces a half-working module.
 
-use core::{borrow::Borrow, ops::RangeInclusive};
+use core::{
+    borrow::Borrow,
+    ops::RangeInclusive, //
+};
 use kernel::prelude::*;
 
 /// Reads a module parameter's value on every supported kernel: `ModuleParamAccess::value()` returns

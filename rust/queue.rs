@@ -30,23 +30,36 @@ use crate::{
         self,
         BhGuard,
         Workqueue, //
-    },
+    }, //
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::{
     cpu::CpuId,
-    impl_has_work, new_spinlock, new_work,
+    impl_has_work,
+    new_spinlock,
+    new_work,
     prelude::*,
     processor::cpu_relax,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, SpinLock,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        SpinLock, //
     },
-    time::{Delta, Instant, Monotonic},
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
     workqueue::{
         Work,
         WorkItem, //
-    },
+    }, //
 };
 
 /// What a queue's work does with the jobs it takes.

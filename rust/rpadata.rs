@@ -36,9 +36,24 @@ mod types;
 #[cfg(rpadata_kunit)]
 mod tests;
 
-pub use instance::{Instance, InstanceOptions, Job, JobBox, Pending, Shell, ShellStats};
-pub use mt::{run as do_multithreaded, run_reduce as do_multithreaded_reduce, Cancel};
-pub use types::{MaskType, MtParams};
+pub use instance::{
+    Instance,
+    InstanceOptions,
+    Job,
+    JobBox,
+    Pending,
+    Shell,
+    ShellStats, //
+};
+pub use mt::{
+    run as do_multithreaded,
+    run_reduce as do_multithreaded_reduce,
+    Cancel, //
+};
+pub use types::{
+    MaskType,
+    MtParams, //
+};
 
 use kernel::prelude::*;
 

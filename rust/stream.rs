@@ -24,15 +24,22 @@ use crate::{
         JobQueue,
         Runner, //
     },
-    sys::BhGuard,
+    sys::BhGuard, //
 };
 use kernel::{
     new_spinlock,
     prelude::*,
     sync::{
-        atomic::{Acquire, Atomic, Full, Relaxed, Release},
-        Arc, SpinLock,
-    },
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
+        },
+        Arc,
+        SpinLock, //
+    }, //
 };
 
 /// The jobs of one shell that asked for one callback CPU.

@@ -18,12 +18,26 @@
 
 use crate::{
     cpumask,
-    instance::{self, InstanceCore, ShellCore},
-    sys::{self, SysfsNode, SysfsOut},
-    types::MaskType,
+    instance::{
+        self,
+        InstanceCore,
+        ShellCore, //
+    },
+    sys::{
+        self,
+        SysfsNode,
+        SysfsOut, //
+    },
+    types::MaskType, //
 };
 use core::ptr::NonNull;
-use kernel::{bindings, cpumask::CpumaskVar, ffi::c_char, prelude::*, sync::Arc};
+use kernel::{
+    bindings,
+    cpumask::CpumaskVar,
+    ffi::c_char,
+    prelude::*,
+    sync::Arc, //
+};
 
 /// What a file belongs to.
 enum Target {

@@ -8,10 +8,20 @@
 //! drained (dropping a shell sleeps until all its jobs are serialized).
 
 use crate::{
-    cpumask::{mask_of, online_cpus},
-    instance::{Instance, InstanceOptions, Job, JobBox, Pending, Shell},
+    cpumask::{
+        mask_of,
+        online_cpus, //
+    },
+    instance::{
+        Instance,
+        InstanceOptions,
+        Job,
+        JobBox,
+        Pending,
+        Shell, //
+    },
     sys,
-    types::MaskType,
+    types::MaskType, //
 };
 use kernel::{
     cpu::CpuId,
@@ -19,11 +29,18 @@ use kernel::{
     prelude::*,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, SpinLock,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        SpinLock, //
     },
-    time::{delay::udelay, Delta},
-    workqueue,
+    time::{
+        delay::udelay,
+        Delta, //
+    },
+    workqueue, //
 };
 
 mod submitters;

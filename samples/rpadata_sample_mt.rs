@@ -13,8 +13,14 @@ mod rpadata;
 use core::borrow::Borrow;
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
-    time::{Instant, Monotonic},
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+    time::{
+        Instant,
+        Monotonic, //
+    }, //
 };
 use rpadata::MtParams;
 

@@ -14,11 +14,19 @@ use core::borrow::Borrow;
 use kernel::{
     prelude::*,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc,
-    },
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    }, //
 };
-use rpadata::{Instance, Job, JobBox, Pending};
+use rpadata::{
+    Instance,
+    Job,
+    JobBox,
+    Pending, //
+};
 
 module! {
     type: SerialSample,

@@ -26,17 +26,29 @@ use crate::{
         Runner, //
     },
     stream::Streams,
-    sys::{self, BhGuard, SysfsDir, Workqueue},
+    sys::{
+        self,
+        BhGuard,
+        SysfsDir,
+        Workqueue, //
+    }, //
 };
-use boxed::{Job, JobBox};
+use boxed::{
+    Job,
+    JobBox, //
+};
 use kernel::{
     new_mutex,
     prelude::*,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, Mutex,
-    },
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
+    }, //
 };
 
 pub(crate) mod boxed;
@@ -391,7 +403,11 @@ impl Drop for Shell {
 /// What `boxed.rs` (shared with `client/`) needs from the engine.
 mod engine {
     use super::ShellCore;
-    use crate::job::{JobFn, JobHeader, JobRef};
+    use crate::job::{
+        JobFn,
+        JobHeader,
+        JobRef, //
+    };
     use core::ptr::NonNull;
     use kernel::prelude::*;
 

@@ -19,9 +19,15 @@ use kernel::{
     prelude::*,
     processor::cpu_relax,
     sync::{
-        atomic::{Acquire, Atomic, Full, Relaxed, Release},
-        SpinLock,
-    },
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
+        },
+        SpinLock, //
+    }, //
 };
 
 /// The release end of a [`ReorderList`], under its release lock.

@@ -17,7 +17,7 @@ use kernel::{
     },
     ffi::c_int,
     prelude::*,
-    types::NotThreadSafe,
+    types::NotThreadSafe, //
 };
 
 /// Takes `cpu` offline (tests only).

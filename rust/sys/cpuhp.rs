@@ -13,10 +13,18 @@ use crate::ffi;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
-    ffi::{c_int, c_uint},
+    ffi::{
+        c_int,
+        c_uint, //
+    },
     prelude::*,
-    sync::atomic::{Acquire, Atomic, Full, Release},
-    types::Opaque,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Full,
+        Release, //
+    },
+    types::Opaque, //
 };
 
 /// What a hotplug state tells the objects registered with it.

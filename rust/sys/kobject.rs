@@ -7,8 +7,16 @@
 //! [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h).
 
 use crate::ffi;
-use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, cpumask::Cpumask, ffi::c_char, prelude::*};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+use kernel::{
+    bindings,
+    cpumask::Cpumask,
+    ffi::c_char,
+    prelude::*, //
+};
 
 /// A directory in sysfs, backed by a kobject created with `kobject_create_and_add()`.
 ///

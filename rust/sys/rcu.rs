@@ -10,9 +10,13 @@ use kernel::{
     bindings,
     prelude::*,
     sync::{
-        atomic::{Acquire, Atomic, Full},
-        rcu,
-    },
+        atomic::{
+            Acquire,
+            Atomic,
+            Full, //
+        },
+        rcu, //
+    }, //
 };
 
 /// Waits for every RCU read-side critical section in progress to end, including every region

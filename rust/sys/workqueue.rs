@@ -5,12 +5,18 @@
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h).
 
 use crate::ffi;
-use core::{ops::BitOr, ptr::NonNull};
+use core::{
+    ops::BitOr,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
-    ffi::{c_int, c_uint},
+    ffi::{
+        c_int,
+        c_uint, //
+    },
     prelude::*,
-    workqueue::RawWorkItem,
+    workqueue::RawWorkItem, //
 };
 
 /// Whether the caller runs as a workqueue work item (parallel callbacks do, unless run in the

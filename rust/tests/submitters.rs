@@ -13,23 +13,49 @@
 use super::wait_until;
 use crate::{
     cpumask::online_cpus,
-    instance::{Instance, InstanceOptions, Job, JobBox, Pending, Shell},
-    sys::{self, BhGuard, Workqueue, WqFlags},
+    instance::{
+        Instance,
+        InstanceOptions,
+        Job,
+        JobBox,
+        Pending,
+        Shell, //
+    },
+    sys::{
+        self,
+        BhGuard,
+        Workqueue,
+        WqFlags, //
+    }, //
 };
 use core::pin::Pin;
 use kernel::{
     cpu::CpuId,
-    impl_has_work, new_spinlock, new_work,
+    impl_has_work,
+    new_spinlock,
+    new_work,
     prelude::*,
     sync::{
-        atomic::{Acquire, Atomic, Relaxed, Release},
-        Arc, SpinLock,
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        Arc,
+        SpinLock, //
     },
     time::{
-        delay::{fsleep, udelay},
-        Delta,
+        delay::{
+            fsleep,
+            udelay, //
+        },
+        Delta, //
     },
-    workqueue::{Work, WorkItem},
+    workqueue::{
+        Work,
+        WorkItem, //
+    }, //
 };
 
 /// Rounds of submission: each submitter submits [`BATCH`] jobs per round, all at once.

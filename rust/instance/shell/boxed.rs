@@ -10,11 +10,17 @@
 //! (the header type, how to make one, submission and `do_serial`) it takes from its parent's
 //! `engine` module: rpadata's shells here (`shell.rs`), the C ABI there.
 
-use super::engine::{self, Header};
+use super::engine::{
+    self,
+    Header, //
+};
 use core::{
     marker::PhantomData,
-    ops::{Deref, DerefMut},
-    ptr::NonNull,
+    ops::{
+        Deref,
+        DerefMut, //
+    },
+    ptr::NonNull, //
 };
 use kernel::prelude::*;
 
