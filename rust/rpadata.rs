@@ -87,23 +87,22 @@ struct RpadataModule {
 
 impl kernel::InPlaceModule for RpadataModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            _registry: {
-                params::Params::from_module()?;
-                job::check_c_layout()?;
+        pin_init::pin_init_scope(|| {
+            let params = params::Params::from_module()?;
+            job::check_c_layout()?;
+            Ok(try_pin_init!(Self {
                 // SAFETY: Module init runs once, before anything else uses the registry.
-                unsafe { instance::Registered::new() }?
-            },
-            _hotplug: sys::cpuhp::Hotplug::new()?,
-        })
-        .pin_chain(|_| {
-            let p = params::Params::from_module()?;
-            pr_info!(
-                "loaded (max_in_flight={}, poll_us={})\n",
-                p.max_in_flight,
-                p.poll_us
-            );
-            Ok(())
+                _registry: unsafe { instance::Registered::new() }?,
+                _hotplug: sys::cpuhp::Hotplug::new()?,
+            })
+            .pin_chain(move |_| {
+                pr_info!(
+                    "loaded (max_in_flight={}, poll_us={})\n",
+                    params.max_in_flight,
+                    params.poll_us
+                );
+                Ok(())
+            }))
         })
     }
 }
