@@ -35,12 +35,12 @@
 #define RPADATA_SERIAL_SOFTIRQ	0x01
 /**
  * define RPADATA_PARALLEL_LOCAL - rpadata_alloc_flags(): the submitting CPU
- * runs its own turns of parallel callbacks.
+ * takes its own turns of parallel callbacks.
  *
  * By default the turns that fall on the submitting CPU are handed to the other
- * CPUs of the parallel mask. With this flag they run in rpadata_do_parallel()
- * itself, for submitters that submit a few jobs and then wait or return
- * (crypto, network softirqs).
+ * CPUs of the parallel mask. With this flag they are queued on the submitting
+ * CPU and run once the submitter waits or returns, for submitters that submit
+ * a few jobs and then wait or return (crypto, network softirqs).
  */
 #define RPADATA_PARALLEL_LOCAL	0x02
 
@@ -159,8 +159,8 @@ void rpadata_free_shell(struct rpadata_shell *ps);
  *
  * The parallel callback runs once, with BHs disabled, on a CPU of the usable
  * parallel mask: in a worker, or in the caller when the shell's in-flight
- * limit is reached, when the caller's CPU is the only usable parallel CPU, or
- * for the caller's own turns with RPADATA_PARALLEL_LOCAL. Submissions racing
+ * limit is reached or (without RPADATA_PARALLEL_LOCAL) when the caller's CPU is
+ * the only usable parallel CPU. Submissions racing
  * with a cpumask change or CPU hotplug succeed; there is no -EBUSY.
  *
  * Context: Process or softirq context.

@@ -75,8 +75,8 @@ macro_rules! bad_arg {
 /// ([`InstanceOptions::serial_softirq`]).
 const RPADATA_SERIAL_SOFTIRQ: c_uint = 0x01;
 
-/// `RPADATA_PARALLEL_LOCAL`: the submitting CPU runs its turns of parallel callbacks in
-/// `rpadata_do_parallel()` ([`InstanceOptions::parallel_local`]).
+/// `RPADATA_PARALLEL_LOCAL`: the submitting CPU takes its turns of parallel callbacks, from its
+/// own queue ([`InstanceOptions::parallel_local`]).
 const RPADATA_PARALLEL_LOCAL: c_uint = 0x02;
 
 /// `rpadata_alloc()`: allocates an instance called `name`; NULL on any failure (bad or duplicate

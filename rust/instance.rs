@@ -231,7 +231,7 @@ impl InstanceCore {
         self.max_in_flight
     }
 
-    /// Whether the submitter's CPU takes its turns in `do_parallel` itself.
+    /// Whether the submitter's CPU takes its turns of parallel callbacks from its own queue.
     pub(crate) fn parallel_local(&self) -> bool {
         self.parallel_local
     }
@@ -361,12 +361,15 @@ pub struct InstanceOptions {
     /// Documentation/rpadata.rst). The callbacks' rules do not change: they run with softirqs
     /// disabled, must not sleep, and run on their callback CPU while it is online.
     pub serial_softirq: bool,
-    /// Run the parallel callbacks whose turn falls on the submitting CPU in `do_parallel` itself,
-    /// instead of handing those turns to the other CPUs (default: `false`).
+    /// Spread the parallel callbacks round-robin over all the usable parallel CPUs, the
+    /// submitting one included, instead of handing the turns that fall on the submitting CPU to
+    /// the others (default: `false`).
     ///
-    /// For submitters that submit a few jobs and then wait or return (a crypto user waiting for
-    /// its requests, a network softirq): their CPU would otherwise sit idle while the others work.
-    /// A submitter that loops submitting is better served by the default, which keeps its CPU for
+    /// The submitter's turns wait in its CPU's parallel queue and run once it waits or returns:
+    /// it first submits the rest of its burst, and the other CPUs start on theirs at once. For
+    /// submitters that submit a few jobs and then wait or return (a crypto user waiting for its
+    /// requests, a network softirq): their CPU would otherwise sit idle while the others work. A
+    /// submitter that loops submitting is better served by the default, which keeps its CPU for
     /// submitting.
     pub parallel_local: bool,
 }

@@ -159,6 +159,8 @@ mod serialized {
         /// The CPU that submitted the job, where a test knows it: its parallel callback must not
         /// run there. `u32::MAX` otherwise.
         submitter_cpu: u32,
+        /// The CPU its parallel callback must run on, where a test knows it. `u32::MAX` otherwise.
+        parallel_cpu: u32,
     }
 
     impl Job for TestJob {
@@ -178,7 +180,8 @@ mod serialized {
             if allowed != 0 && (cpu >= 64 || allowed & (1 << cpu) == 0) {
                 rec.wrong_parallel_cpu.add(1, Relaxed);
             }
-            if cpu == job.submitter_cpu {
+            if cpu == job.submitter_cpu || (job.parallel_cpu != u32::MAX && cpu != job.parallel_cpu)
+            {
                 rec.wrong_parallel_cpu.add(1, Relaxed);
             }
             match job.mode {
@@ -260,6 +263,7 @@ mod serialized {
                 cb_cpu,
                 mode,
                 submitter_cpu: u32::MAX,
+                parallel_cpu: u32::MAX,
             },
             GFP_KERNEL,
         )
@@ -528,7 +532,7 @@ mod serialized {
     }
 
     #[test]
-    fn parallel_local_runs_the_submitters_turns_in_do_parallel() -> Result {
+    fn parallel_local_queues_the_submitters_turns_on_its_cpu() -> Result {
         let cpus = online_cpus();
         let inst = Instance::new_with(
             c"kunit_local",
@@ -541,19 +545,21 @@ mod serialized {
         let shell = inst.new_shell()?;
         let rec = Recorder::new()?;
         let n = 4000;
-        let mut expected = 0;
-        let bad = submit_on_seen_cpus(&shell, &rec, n, &cpus, |_, index, cpu| {
+        let mut local = 0;
+        let bad = submit_on_seen_cpus(&shell, &rec, n, &cpus, |job, index, cpu| {
             // The shell's sequence numbers start at 0: job `index` has the turn of the
-            // `index`-th parallel CPU in round-robin order, which runs it if it submits it.
-            if cpus[(index % cpus.len() as u64) as usize] == cpu {
-                expected += 1;
+            // `index`-th parallel CPU in round-robin order, its submitter's CPU included.
+            job.parallel_cpu = cpus[(index % cpus.len() as u64) as usize];
+            if job.parallel_cpu == cpu {
+                local += 1;
             }
         })?;
         assert_eq!(bad, 0);
         drop(shell);
         assert_eq!(seen(&rec), clean(n, 0));
-        assert!(expected > 0);
-        assert_eq!(rec.inline_runs.load(Relaxed), expected);
+        assert!(local > 0);
+        // The submitter's turns too ran in a worker, once it had left `do_parallel`.
+        assert_eq!(rec.inline_runs.load(Relaxed), 0);
         Ok(())
     }
 

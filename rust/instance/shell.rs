@@ -190,10 +190,10 @@ impl ShellCore {
             usable.parallel_cpu(seq, here)
         };
         match cpu {
-            // This CPU's turn (it is the only usable parallel CPU, or the instance runs local
-            // turns): a work item queued here could only run once the submitter leaves the CPU,
-            // so run the callback now (no queue, no wake-up).
-            Some(cpu) if cpu == here => job.run_parallel(),
+            // This CPU is the only usable parallel CPU: a work item queued here could only run
+            // once the submitter leaves the CPU, so run the callback now (no queue, no wake-up).
+            // Local turns are queued instead: the submitter submits the rest of its burst first.
+            Some(cpu) if cpu == here && !inst.parallel_local() => job.run_parallel(),
             Some(cpu) if room => match inst.parallel_queue(cpu) {
                 Some(queue) => queue.push(job, &bh),
                 None => job.run_parallel(),
