@@ -16,10 +16,11 @@
  *
  * A request shorter than "inline_below" bytes runs in the caller when the
  * inner AEAD is synchronous, no request of its transform is in flight and
- * the caller is on the transform's callback CPU: the hand-off costs more
- * than such a request's work, with nothing in flight the order cannot
+ * the caller either waits for it (CRYPTO_TFM_REQ_MAY_SLEEP or _MAY_BACKLOG:
+ * tcrypt, AF_ALG) or is on the transform's callback CPU: the hand-off costs
+ * more than such a request's work, with nothing in flight the order cannot
  * change, and completing where the other requests complete keeps the order
- * of users that keep it per CPU (the network stack's backlogs).
+ * of users that keep it per CPU (the network stack's backlogs, ESP).
  *
  * See Documentation/rpadata.rst, "rpcrypt".
  */
@@ -209,12 +210,17 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 	if (atomic_inc_return(ctx->flight) == 2 && ictx->sync &&
 	    req->cryptlen < READ_ONCE(inline_below)) {
 		/*
-		 * Only on the callback CPU, where the transform's other
-		 * requests complete too: its user (the network stack) keeps
-		 * order per CPU, not across CPUs.
+		 * A caller that waits for its requests (it lets them sleep
+		 * or be backlogged) takes them wherever it runs. Others only
+		 * on the callback CPU, where the transform's other requests
+		 * complete too: the network stack keeps order per CPU, not
+		 * across CPUs.
 		 */
+		bool waits = flags & (CRYPTO_TFM_REQ_MAY_SLEEP |
+				      CRYPTO_TFM_REQ_MAY_BACKLOG);
+
 		local_bh_disable();
-		if (smp_processor_id() == READ_ONCE(ctx->cb_cpu)) {
+		if (waits || smp_processor_id() == READ_ONCE(ctx->cb_cpu)) {
 			/* Synchronous: done when the call returns. */
 			aead_request_set_callback(child,
 						  flags & ~CRYPTO_TFM_REQ_MAY_SLEEP,

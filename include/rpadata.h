@@ -39,8 +39,9 @@
  *
  * By default the turns that fall on the submitting CPU are handed to the other
  * CPUs of the parallel mask. With this flag they are queued on the submitting
- * CPU and run once the submitter waits or returns, for submitters that submit
- * a few jobs and then wait or return (crypto, network softirqs).
+ * CPU and run once the submitter waits, returns or is preempted, for
+ * submitters that submit a few jobs and then wait or return (crypto, network
+ * softirqs). See Documentation/rpadata.rst, "Jobs in flight".
  */
 #define RPADATA_PARALLEL_LOCAL	0x02
 
@@ -159,9 +160,9 @@ void rpadata_free_shell(struct rpadata_shell *ps);
  *
  * The parallel callback runs once, with BHs disabled, on a CPU of the usable
  * parallel mask: in a worker, or in the caller when the shell's in-flight
- * limit is reached or (without RPADATA_PARALLEL_LOCAL) when the caller's CPU is
- * the only usable parallel CPU. Submissions racing
- * with a cpumask change or CPU hotplug succeed; there is no -EBUSY.
+ * limit is reached or (without RPADATA_PARALLEL_LOCAL) when the caller's CPU
+ * is the only usable parallel CPU. Submissions racing with a cpumask change or
+ * CPU hotplug succeed; there is no -EBUSY.
  *
  * Context: Process or softirq context.
  * Return: 0 if the job is in flight; -EINVAL if the instance is invalid (a

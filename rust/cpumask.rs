@@ -131,18 +131,18 @@ impl Usable {
     }
 
     /// The CPU whose turn the job with sequence number `seq` is: jobs are spread round-robin over
-    /// the usable parallel CPUs, as in C padata. Returns `None` when the instance is invalid.
+    /// the usable parallel CPUs. Returns `None` when the instance is invalid.
     pub(crate) fn parallel_turn(&self, seq: u32) -> Option<u32> {
         let n = NonZeroU32::new(u32::try_from(self.parallel.len()).ok()?)?;
         self.parallel.get((seq % n) as usize).copied()
     }
 
     /// The CPU that runs the parallel callback of the job with sequence number `seq`, submitted on
-    /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs, as in C padata, except
-    /// that the turns falling on `here` are handed in turn to the other CPUs, unless `here` is the
-    /// only one (every other CPU then gets an even share). The submitter is busy submitting; a job
-    /// given to its CPU would wait for it to leave, or slow it down (see
-    /// Documentation/rpadata.rst, "Jobs in flight and the in-flight limit").
+    /// CPU `here`: jobs are spread round-robin over the usable parallel CPUs, except that the
+    /// turns falling on `here` are handed in turn to the other CPUs, unless `here` is the only one
+    /// (every other CPU then gets an even share). The submitter is busy submitting; a job given to
+    /// its CPU would wait for it to leave, or slow it down (see Documentation/rpadata.rst, "Jobs in
+    /// flight and the in-flight limit").
     ///
     /// Returns `None` when the instance is invalid.
     pub(crate) fn parallel_cpu(&self, seq: u32, here: u32) -> Option<u32> {

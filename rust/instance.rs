@@ -365,12 +365,11 @@ pub struct InstanceOptions {
     /// submitting one included, instead of handing the turns that fall on the submitting CPU to
     /// the others (default: `false`).
     ///
-    /// The submitter's turns wait in its CPU's parallel queue and run once it waits or returns:
-    /// it first submits the rest of its burst, and the other CPUs start on theirs at once. For
-    /// submitters that submit a few jobs and then wait or return (a crypto user waiting for its
-    /// requests, a network softirq): their CPU would otherwise sit idle while the others work. A
-    /// submitter that loops submitting is better served by the default, which keeps its CPU for
-    /// submitting.
+    /// The submitter's turns wait in its CPU's parallel queue and run once it waits, returns or is
+    /// preempted: it first submits the rest of its burst, and the other CPUs start on theirs at
+    /// once. For submitters that submit a few jobs and then wait or return (a crypto user, a
+    /// network softirq); one that loops submitting is better served by the default. See
+    /// Documentation/rpadata.rst, "Jobs in flight and the in-flight limit".
     pub parallel_local: bool,
 }
 

@@ -23,7 +23,7 @@ RESTRICT=/proc/sys/crypto/af_alg_restrict
 AEADS="rfc4106(gcm(aes)) gcm(aes) rfc4543(gcm(aes)) authenc(hmac(sha256),cbc(aes))"
 
 CRYPTO_CHECKS="rpcrypt_privilege rpcrypt_selftests rpcrypt_both_paths
-	rpcrypt_tcrypt rpcrypt_tcrypt_churn rpcrypt_unload"
+	rpcrypt_tcrypt rpcrypt_waiting_caller_inline_on_any_cpu rpcrypt_tcrypt_churn rpcrypt_unload"
 # After every other check (see above).
 PCRYPT_CHECKS="pcrypt_unprivileged"
 
@@ -165,12 +165,13 @@ t_rpcrypt_both_paths() {
 	rmmod rpcrypt
 }
 
-# tcrypt_run ARGS: tcrypt's multibuffer AEAD test (mode 215) through rpcrypt;
-# fails on any error it reports. tcrypt's insmod always fails (EAGAIN) once
+# tcrypt_run ARGS: tcrypt's multibuffer AEAD test (mode 215) through rpcrypt,
+# run by $PIN (if set, a command prefix such as "taskset -c 1"); fails on any
+# error it reports. tcrypt's insmod always fails (EAGAIN) once
 # it has run (and busybox's insmod would then run it again).
 tcrypt_run() {
 	dmesg -c > /dev/null
-	$ALG load /root/tcrypt.ko "mode=215 num_mb=8 $*" >/dev/null || true
+	${PIN:-} $ALG load /root/tcrypt.ko "mode=215 num_mb=8 $*" >/dev/null || true
 	dmesg > /tmp/tcrypt.log
 	all=$(grep -c 'testing speed of multibuffer' /tmp/tcrypt.log)
 	n=$(grep -c 'testing speed of multibuffer .* (rpcrypt(' /tmp/tcrypt.log)
@@ -194,6 +195,30 @@ t_rpcrypt_tcrypt() {
 	[ $((e1 - e0)) -ge 3456 ] || fail "rpcrypt_enc serialized $((e1 - e0)) jobs"
 	[ $((d1 - d0)) -ge 3456 ] || fail "rpcrypt_dec serialized $((d1 - d0)) jobs"
 	echo "serialized: enc $((e1 - e0)), dec $((d1 - d0))"
+}
+
+# tcrypt waits for its requests (CRYPTO_TFM_REQ_MAY_BACKLOG): those shorter
+# than inline_below run in it on whichever CPU it runs, not only on their
+# transform's callback CPU. With inline_below=4096 only the 4096- and
+# 8192-byte blocks go through rpadata: 8 x 12 requests each in cycles mode,
+# three key sizes, two AEADs, both directions, and the decryption tests'
+# 8 encryptions of their input per block size: 1248 encryptions and 1152
+# decryptions, with tcrypt on each online CPU in turn.
+t_rpcrypt_waiting_caller_inline_on_any_cpu() {
+	load_rpcrypt
+	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP
+	settle
+	echo 4096 > /sys/module/rpcrypt/parameters/inline_below
+	for cpu in $(online_cpus); do
+		e0=$(serialized $ENC)
+		d0=$(serialized $DEC)
+		PIN="taskset -c $cpu" tcrypt_run
+		e=$(($(serialized $ENC) - e0))
+		d=$(($(serialized $DEC) - d0))
+		echo "tcrypt on CPU $cpu: serialized enc $e, dec $d"
+		[ $e = 1248 ] && [ $d = 1152 ] || fail "tcrypt on CPU $cpu: enc $e, dec $d"
+	done
+	echo 1024 > /sys/module/rpcrypt/parameters/inline_below
 }
 
 # churn_while PID [masks|parallel|hotplug]: until process PID exits, change
