@@ -208,6 +208,7 @@ t_rpcrypt_waiting_caller_inline_on_any_cpu() {
 	load_rpcrypt
 	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP
 	settle
+	below=$(cat /sys/module/rpcrypt/parameters/inline_below)
 	echo 4096 > /sys/module/rpcrypt/parameters/inline_below
 	for cpu in $(online_cpus); do
 		e0=$(serialized $ENC)
@@ -218,7 +219,7 @@ t_rpcrypt_waiting_caller_inline_on_any_cpu() {
 		echo "tcrypt on CPU $cpu: serialized enc $e, dec $d"
 		[ $e = 1248 ] && [ $d = 1152 ] || fail "tcrypt on CPU $cpu: enc $e, dec $d"
 	done
-	echo 1024 > /sys/module/rpcrypt/parameters/inline_below
+	echo $below > /sys/module/rpcrypt/parameters/inline_below
 }
 
 # churn_while PID [masks|parallel|hotplug]: until process PID exits, change
