@@ -5,7 +5,7 @@
  * The template rpcrypt(<aead>) spreads the requests of any AEAD over CPUs
  * through two rpadata instances, rpcrypt_enc and rpcrypt_dec, and completes
  * them in submission order per transform, on a callback CPU chosen per
- * transform. The instances are tunable like any other under
+ * transform (short requests aside, below). The instances are tunable like any other under
  * /sys/kernel/rpadata/.
  *
  * Wrapping an AEAD changes what every user of it gets, IPsec included, so
@@ -16,11 +16,12 @@
  *
  * A request shorter than "inline_below" bytes runs in the caller when the
  * inner AEAD is synchronous, no request of its transform is in flight and
- * the caller either waits for it (CRYPTO_TFM_REQ_MAY_SLEEP or _MAY_BACKLOG:
- * tcrypt, AF_ALG) or is on the transform's callback CPU: the hand-off costs
- * more than such a request's work, with nothing in flight the order cannot
- * change, and completing where the other requests complete keeps the order
- * of users that keep it per CPU (the network stack's backlogs, ESP).
+ * the caller is either in task context with CRYPTO_TFM_REQ_MAY_SLEEP or
+ * _MAY_BACKLOG set (tcrypt, which waits for its requests) or on the
+ * transform's callback CPU: the hand-off costs more than such a request's
+ * work, with nothing in flight the order cannot change, and completing where
+ * the other requests complete keeps the order of users that keep it per CPU
+ * (the network stack's backlogs; ESP sets neither flag).
  *
  * See Documentation/rpadata.rst, "rpcrypt".
  */
@@ -38,6 +39,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -72,7 +74,7 @@ static bool rpcrypt_ready;
 static unsigned int inline_below = 1024;
 module_param(inline_below, uint, 0644);
 MODULE_PARM_DESC(inline_below,
-		 "Requests shorter than this many bytes run in the caller when it is on their transform's callback CPU and nothing of the transform is in flight (default 1024, 0: never)");
+		 "Requests shorter than this many bytes run in the caller when nothing of their transform is in flight and the caller is on its callback CPU, or in task context with MAY_SLEEP or MAY_BACKLOG (default 1024, 0: never)");
 
 /**
  * struct rpcrypt_instance_ctx - One rpcrypt(<aead>) algorithm.
@@ -210,14 +212,15 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 	if (atomic_inc_return(ctx->flight) == 2 && ictx->sync &&
 	    req->cryptlen < READ_ONCE(inline_below)) {
 		/*
-		 * A caller that waits for its requests (it lets them sleep
-		 * or be backlogged) takes them wherever it runs. Others only
-		 * on the callback CPU, where the transform's other requests
-		 * complete too: the network stack keeps order per CPU, not
-		 * across CPUs.
+		 * A task that lets its requests sleep or be backlogged
+		 * (tcrypt, which waits for them) takes them wherever it runs.
+		 * Others only on the callback CPU, where the transform's other
+		 * requests complete too: the network stack keeps order per
+		 * CPU, not across CPUs.
 		 */
-		bool waits = flags & (CRYPTO_TFM_REQ_MAY_SLEEP |
-				      CRYPTO_TFM_REQ_MAY_BACKLOG);
+		bool waits = in_task() &&
+			     (flags & (CRYPTO_TFM_REQ_MAY_SLEEP |
+				       CRYPTO_TFM_REQ_MAY_BACKLOG));
 
 		local_bh_disable();
 		if (waits || smp_processor_id() == READ_ONCE(ctx->cb_cpu)) {

@@ -197,13 +197,16 @@ t_rpcrypt_tcrypt() {
 	echo "serialized: enc $((e1 - e0)), dec $((d1 - d0))"
 }
 
-# tcrypt waits for its requests (CRYPTO_TFM_REQ_MAY_BACKLOG): those shorter
-# than inline_below run in it on whichever CPU it runs, not only on their
-# transform's callback CPU. With inline_below=4096 only the 4096- and
-# 8192-byte blocks go through rpadata: 8 x 12 requests each in cycles mode,
-# three key sizes, two AEADs, both directions, and the decryption tests'
-# 8 encryptions of their input per block size: 1248 encryptions and 1152
-# decryptions, with tcrypt on each online CPU in turn.
+# tcrypt waits for its requests (task context, CRYPTO_TFM_REQ_MAY_BACKLOG):
+# those shorter than inline_below run in it on whichever CPU it runs, not
+# only on their transform's callback CPU. With inline_below=4096 only the
+# 4096- and 8192-byte blocks go through rpadata: 8 x 12 requests each in
+# cycles mode, three key sizes, two AEADs, both directions, and the
+# decryption tests' 8 encryptions of their input per block size: 1248
+# encryptions and 1152 decryptions, with tcrypt on each online CPU in turn.
+# A few more may: tcrypt can wake and submit on another CPU before the
+# serial callback that woke it drops its transform's in-flight count. The
+# old rule (callback CPU only) sends thousands more.
 t_rpcrypt_waiting_caller_inline_on_any_cpu() {
 	load_rpcrypt
 	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP
@@ -217,7 +220,8 @@ t_rpcrypt_waiting_caller_inline_on_any_cpu() {
 		e=$(($(serialized $ENC) - e0))
 		d=$(($(serialized $DEC) - d0))
 		echo "tcrypt on CPU $cpu: serialized enc $e, dec $d"
-		[ $e = 1248 ] && [ $d = 1152 ] || fail "tcrypt on CPU $cpu: enc $e, dec $d"
+		[ $e -ge 1248 ] && [ $e -lt 1344 ] && [ $d -ge 1152 ] && [ $d -lt 1248 ] ||
+			fail "tcrypt on CPU $cpu: enc $e, dec $d"
 	done
 	echo $below > /sys/module/rpcrypt/parameters/inline_below
 }
