@@ -5,8 +5,8 @@
  * The template rpcrypt(<aead>) spreads the requests of any AEAD over CPUs
  * through two rpadata instances, rpcrypt_enc and rpcrypt_dec, and completes
  * them in submission order per transform, on a callback CPU chosen per
- * transform (short requests aside, below). The instances are tunable like any other under
- * /sys/kernel/rpadata/.
+ * transform (short requests aside, below). The instances are tunable like
+ * any other under /sys/kernel/rpadata/.
  *
  * Wrapping an AEAD changes what every user of it gets, IPsec included, so
  * only root may do it: a write to the root-only parameter "wrap" resolves

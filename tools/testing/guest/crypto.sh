@@ -167,8 +167,8 @@ t_rpcrypt_both_paths() {
 
 # tcrypt_run ARGS: tcrypt's multibuffer AEAD test (mode 215) through rpcrypt,
 # run by $PIN (if set, a command prefix such as "taskset -c 1"); fails on any
-# error it reports. tcrypt's insmod always fails (EAGAIN) once
-# it has run (and busybox's insmod would then run it again).
+# error it reports. tcrypt's insmod always fails (EAGAIN) once it has run
+# (and busybox's insmod would then run it again).
 tcrypt_run() {
 	dmesg -c > /dev/null
 	${PIN:-} $ALG load /root/tcrypt.ko "mode=215 num_mb=8 $*" >/dev/null || true
