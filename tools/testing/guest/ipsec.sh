@@ -107,7 +107,8 @@ esp_traffic() {
 	order=0
 	[ "$3" != unordered ] || order='[0-9]*'
 	grep -q "^received $2 lost 0 reordered $order corrupt 0 duplicate 0 " /tmp/udpseq.out ||
-		fail "not every datagram arrived once, intact${3:+ (order not checked)}"
+		fail "not every datagram arrived once, intact${3:+ (order not checked)};" \
+			"receiving SA: $(esp_counters "-n esp" 0x100)"
 }
 
 # esp_counters NS SPI: the ESP replay and integrity failure counters of SA

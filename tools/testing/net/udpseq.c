@@ -14,11 +14,14 @@
  * with a final datagram holding the count sent. The receiver returns after
  * that one (or 10 s without traffic) and prints
  *
- *   received R lost L reordered O corrupt C duplicate D pps P Bps B
+ *   received R lost L reordered O corrupt C duplicate D pps P Bps B late N
  *
- * where reordered counts datagrams numbered below one received before,
- * and pps/Bps are measured from the first datagram to the last. Exit status
- * 0 when nothing was lost, reordered, corrupt or duplicated.
+ * where reordered counts datagrams numbered below one received before, late
+ * is the most any of them trailed the highest number received before it (how
+ * far reordering went by the socket; ESP's replay check, before decryption,
+ * drops what trails by its window or more there), and pps/Bps are measured
+ * from the first datagram to the last. Exit status 0 when nothing was lost,
+ * reordered, corrupt or duplicated.
  * -n enters the network namespace bound at NETNS (ip netns add) first.
  */
 
@@ -86,7 +89,7 @@ static int recv_main(int port, size_t size)
 	struct sockaddr_in peer;
 	socklen_t plen = sizeof(peer);
 	uint64_t received = 0, reordered = 0, corrupt = 0, dup = 0, sent = 0;
-	uint64_t max_seq = 0, cap = 1 << 24;
+	uint64_t max_seq = 0, late = 0, cap = 1 << 24;
 	double first = 0, last = 0;
 	int fd = udp_socket();
 	int ended = 0;
@@ -123,8 +126,11 @@ static int recv_main(int port, size_t size)
 		}
 		seen[h.seq] = 1;
 		received++;
-		if (received > 1 && h.seq < max_seq)
+		if (received > 1 && h.seq < max_seq) {
 			reordered++;
+			if (max_seq - h.seq > late)
+				late = max_seq - h.seq;
+		}
 		if (h.seq > max_seq)
 			max_seq = h.seq;
 		if ((size_t)n != size) {
@@ -152,8 +158,8 @@ static int recv_main(int port, size_t size)
 		       (unsigned long long)received, (unsigned long long)lost,
 		       (unsigned long long)reordered, (unsigned long long)corrupt,
 		       (unsigned long long)dup);
-		printf(" pps %.0f Bps %.0f\n", t ? (received - 1) / t : 0,
-		       t ? (received - 1) * size / t : 0);
+		printf(" pps %.0f Bps %.0f late %llu\n", t ? (received - 1) / t : 0,
+		       t ? (received - 1) * size / t : 0, (unsigned long long)late);
 		return (lost || reordered || corrupt || dup || !ended) ? 1 : 0;
 	}
 }
