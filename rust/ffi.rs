@@ -21,6 +21,8 @@ pub(crate) type HotplugFn = unsafe extern "C" fn(c_uint, *mut bindings::hlist_no
 extern "C" {
     pub(crate) fn rpadata_shim_bh_disable() -> c_uint;
     pub(crate) fn rpadata_shim_bh_enable();
+    pub(crate) fn rpadata_shim_softirq_serve_on_enable() -> bool;
+    pub(crate) fn rpadata_shim_cond_resched();
     #[cfg(rpadata_kunit)]
     pub(crate) fn rpadata_shim_in_softirq_or_bh_off() -> bool;
     #[cfg(rpadata_kunit)]

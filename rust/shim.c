@@ -11,6 +11,7 @@
 #include <linux/bitmap.h>
 #include <linux/bottom_half.h>
 #include <linux/cpuhotplug.h>
+#include <linux/interrupt.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/nodemask.h>
@@ -37,6 +38,26 @@ unsigned int rpadata_shim_bh_disable(void)
 void rpadata_shim_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+/*
+ * Whether the local_bh_enable() matching the caller's local_bh_disable() will
+ * serve softirqs: some are pending on this CPU (raised meanwhile, or left to
+ * ksoftirqd by an earlier local_bh_enable() that ran out of time), interrupts
+ * are on, and that disable is all the preempt count holds (not a softirq
+ * handler, an interrupt or a nested disable). Never on PREEMPT_RT, whose
+ * softirq accounting differs.
+ */
+bool rpadata_shim_softirq_serve_on_enable(void)
+{
+	return !IS_ENABLED(CONFIG_PREEMPT_RT) && !irqs_disabled() &&
+	       preempt_count() == SOFTIRQ_DISABLE_OFFSET &&
+	       local_softirq_pending();
+}
+
+void rpadata_shim_cond_resched(void)
+{
+	cond_resched();
 }
 
 bool rpadata_shim_in_softirq_or_bh_off(void)

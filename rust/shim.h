@@ -14,6 +14,8 @@
 
 unsigned int rpadata_shim_bh_disable(void);
 void rpadata_shim_bh_enable(void);
+bool rpadata_shim_softirq_serve_on_enable(void);
+void rpadata_shim_cond_resched(void);
 bool rpadata_shim_in_softirq_or_bh_off(void);
 bool rpadata_shim_in_serving_softirq(void);
 void rpadata_shim_kunit_skip(const char *reason);

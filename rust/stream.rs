@@ -82,6 +82,11 @@ impl Streams {
         }))
     }
 
+    /// Whether jobs are held, waiting for a stream to drain on another CPU.
+    pub(crate) fn holding(&self) -> bool {
+        self.holding.load(Relaxed) != 0
+    }
+
     /// The stream of jobs that ask for callback CPU `cb_cpu` (any value names one).
     pub(crate) fn key(&self, cb_cpu: i32) -> u32 {
         // The length is `nr_cpu_ids`, far below `i32::MAX`.

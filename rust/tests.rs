@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit suites for serialized jobs, through the safe Rust API; the concurrent submitters of a
-//! crypto consumer are in [`submitters`].
+//! crypto consumer are in [`submitters`], the softirq work left behind by a moving stream in
+//! [`handoff`].
 //!
 //! Callbacks run on workqueue workers, where a failed `assert!` would only be logged: they record
 //! what they see in a shared [`Recorder`], and the test thread asserts on it once the shell has
@@ -43,6 +44,7 @@ use kernel::{
     workqueue, //
 };
 
+mod handoff;
 mod submitters;
 
 /// Sleeps until `cond` holds, for at most 10 s (the caller then asserts it).

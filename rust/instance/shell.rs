@@ -299,6 +299,10 @@ pub(crate) struct Serial;
 /// them disabled for a whole batch); softirqs pending meanwhile are served in between.
 const SERIAL_RUN: usize = 64;
 
+/// How many times a serial queue's work serves the softirqs left pending on its CPU before it
+/// lets held jobs go to another CPU (each time for `MAX_SOFTIRQ_TIME`, a jiffy or more).
+const HANDOFF_SOFTIRQ_ROUNDS: u32 = 16;
+
 impl Runner for Serial {
     /// One batch per run: the serial queues of other shells on the CPU get their turn in between.
     const RUN_LIMIT: u32 = 1;
@@ -329,8 +333,17 @@ impl Runner for Serial {
             }
             // The streams learn that these jobs are done after softirqs were enabled again: the
             // softirq work their callbacks raised here (a packet handed to this CPU's network
-            // stack) usually runs first, before the held jobs they let go to another CPU. Only
-            // usually: from a BH workqueue, or when softirqs go to ksoftirqd, it runs later.
+            // stack) runs first, before the held jobs they let go to another CPU. When jobs are
+            // held, what the kernel left to ksoftirqd (softirq time ran out) is served here too,
+            // or the other CPU's packets could overtake it by more than a replay window. Only
+            // then: serving it before every run that may drain a stream slows the stream down
+            // under softirq load. A job held after this check goes unserved, as does everything
+            // from a BH workqueue, where softirqs cannot run.
+            //
+            // SAFETY: The jobs hold the shell in flight until `ShellCore::serialized`, below.
+            if unsafe { (*shell).streams.holding() } {
+                sys::serve_pending_softirqs(HANDOFF_SOFTIRQ_ROUNDS);
+            }
             {
                 let bh = BhGuard::new();
                 for &stream in streams.iter().take(n) {

@@ -40,6 +40,15 @@ impl BhGuard {
     pub(crate) fn cpu(&self) -> u32 {
         self.cpu
     }
+
+    /// Whether dropping the guard will serve softirqs: some are pending on this CPU, interrupts
+    /// are on, and the guard is all the preempt count holds (not a softirq handler or a nested
+    /// guard).
+    #[inline]
+    fn serves_softirqs_on_drop(&self) -> bool {
+        // SAFETY: No preconditions.
+        unsafe { ffi::rpadata_shim_softirq_serve_on_enable() }
+    }
 }
 
 impl Drop for BhGuard {
@@ -48,6 +57,28 @@ impl Drop for BhGuard {
         // SAFETY: By the type invariant, `new` disabled softirqs on this CPU and the guard has not
         // left this thread.
         unsafe { ffi::rpadata_shim_bh_enable() };
+    }
+}
+
+/// Serves, in the caller, the softirqs pending on its CPU, such as those a `local_bh_enable()`
+/// that ran out of softirq time (`MAX_SOFTIRQ_TIME`, a jiffy or more) left to ksoftirqd: at most
+/// `rounds` times that long, letting other tasks run in between. Returns at once where they cannot
+/// run (softirq or interrupt context, a nested guard, `PREEMPT_RT`).
+///
+/// # Context
+///
+/// A task that may sleep: no spinlock held (without `CONFIG_PREEMPT_COUNT` the preempt count
+/// does not show one), as in a workqueue worker between jobs.
+pub(crate) fn serve_pending_softirqs(rounds: u32) {
+    for _ in 0..rounds {
+        let bh = BhGuard::new();
+        if !bh.serves_softirqs_on_drop() {
+            return;
+        }
+        // Serves them.
+        drop(bh);
+        // SAFETY: No preconditions; the caller may sleep (see `# Context`).
+        unsafe { ffi::rpadata_shim_cond_resched() };
     }
 }
 

@@ -184,10 +184,11 @@ t_ipsec_in_order_while_masks_change() {
 }
 
 # Serial mask changes move the SAs' callback CPUs. rpadata completes the
-# requests left on the old CPU before those sent to the new one, but the
-# packets they hand to the old CPU's network stack may still be overtaken by
-# the new CPU's (a few in 20000 here, from none in most runs): nothing may
-# be lost, the order is reported, not checked.
+# requests left on the old CPU, and (when that holds the new ones back) lets
+# that CPU's network stack take the packets they handed it, before those sent
+# to the new one; ESP's per-CPU xfrm_trans work, which delivers decrypted
+# packets to the socket, may still let the new CPU's overtake them (none in
+# most runs): nothing may be lost, the order is reported, not checked.
 t_ipsec_nothing_lost_while_callback_cpus_move() {
 	esp_churn masks unordered
 }
