@@ -11,6 +11,7 @@
 . /root/guest/samples.sh
 . /root/guest/crypto.sh
 . /root/guest/ipsec.sh
+. /root/guest/tls.sh
 
 # The modules built on rpadata that a check may load; rpadata itself is left
 # as the checks left it (some unload and reload it on purpose). One rmmod per
@@ -29,7 +30,7 @@ ktap_cleanup() {
 }
 
 ktap_run $MODULE_CHECKS $CAPI_CHECKS $SAMPLE_CHECKS $SYSFS_CHECKS $CRYPTO_CHECKS $IPSEC_CHECKS \
-	$PCRYPT_CHECKS
+	$TLS_CHECKS $PCRYPT_CHECKS
 
 # On the debug kernel: unload everything, then let kmemleak scan twice and
 # print what it finds (make check fails on "unreferenced object"). Only our
