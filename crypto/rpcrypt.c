@@ -16,12 +16,13 @@
  *
  * A request shorter than "inline_below" bytes runs in the caller when the
  * inner AEAD is synchronous, no request of its transform is in flight and
- * the caller is either in task context with CRYPTO_TFM_REQ_MAY_SLEEP or
- * _MAY_BACKLOG set (tcrypt, which waits for its requests) or on the
- * transform's callback CPU: the hand-off costs more than such a request's
- * work, with nothing in flight the order cannot change, and completing where
- * the other requests complete keeps the order of users that keep it per CPU
- * (the network stack's backlogs; ESP sets neither flag).
+ * the caller is in task context with CRYPTO_TFM_REQ_MAY_SLEEP or
+ * _MAY_BACKLOG set (tcrypt, which waits for its requests): the hand-off
+ * costs more than such a request's work, and with nothing in flight the
+ * order cannot change. Other callers (ESP sets neither flag) always hand
+ * off: run inline, each request of a stream would complete before the next
+ * is submitted, so none would ever be in flight and the stream would never
+ * reach a second CPU.
  *
  * See Documentation/rpadata.rst, "rpcrypt".
  */
@@ -74,7 +75,7 @@ static bool rpcrypt_ready;
 static unsigned int inline_below = 1024;
 module_param(inline_below, uint, 0644);
 MODULE_PARM_DESC(inline_below,
-		 "Requests shorter than this many bytes run in the caller when nothing of their transform is in flight and the caller is on its callback CPU, or in task context with MAY_SLEEP or MAY_BACKLOG (default 1024, 0: never)");
+		 "Requests shorter than this many bytes run in the caller when nothing of their transform is in flight and the caller is in task context with MAY_SLEEP or MAY_BACKLOG (default 1024, 0: never)");
 
 /**
  * struct rpcrypt_instance_ctx - One rpcrypt(<aead>) algorithm.
@@ -208,34 +209,24 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 			       req->iv);
 	aead_request_set_ad(child, req->assoclen);
 
-	/* 2: the transform's count and this request's. */
+	/*
+	 * 2: the transform's count and this request's. Only a task that lets
+	 * its requests sleep or be backlogged (tcrypt, which waits for them)
+	 * takes short ones itself, wherever it runs.
+	 */
 	if (atomic_inc_return(ctx->flight) == 2 && ictx->sync &&
-	    req->cryptlen < READ_ONCE(inline_below)) {
-		/*
-		 * A task that lets its requests sleep or be backlogged
-		 * (tcrypt, which waits for them) takes them wherever it runs.
-		 * Others only on the callback CPU, where the transform's other
-		 * requests complete too: the network stack keeps order per
-		 * CPU, not across CPUs.
-		 */
-		bool waits = in_task() &&
-			     (flags & (CRYPTO_TFM_REQ_MAY_SLEEP |
-				       CRYPTO_TFM_REQ_MAY_BACKLOG));
-
+	    req->cryptlen < READ_ONCE(inline_below) && in_task() &&
+	    (flags & (CRYPTO_TFM_REQ_MAY_SLEEP | CRYPTO_TFM_REQ_MAY_BACKLOG))) {
+		/* Synchronous: done when the call returns. */
+		aead_request_set_callback(child,
+					  flags & ~CRYPTO_TFM_REQ_MAY_SLEEP,
+					  req->base.complete, req->base.data);
 		local_bh_disable();
-		if (waits || smp_processor_id() == READ_ONCE(ctx->cb_cpu)) {
-			/* Synchronous: done when the call returns. */
-			aead_request_set_callback(child,
-						  flags & ~CRYPTO_TFM_REQ_MAY_SLEEP,
-						  req->base.complete,
-						  req->base.data);
-			err = enc ? crypto_aead_encrypt(child) :
-				    crypto_aead_decrypt(child);
-			local_bh_enable();
-			atomic_dec(ctx->flight);
-			return err;
-		}
+		err = enc ? crypto_aead_encrypt(child) :
+			    crypto_aead_decrypt(child);
 		local_bh_enable();
+		atomic_dec(ctx->flight);
+		return err;
 	}
 
 	/* The parallel callback runs with BHs off: it must not sleep. */

@@ -205,8 +205,9 @@ t_rpcrypt_tcrypt() {
 # decryption tests' 8 encryptions of their input per block size: 1248
 # encryptions and 1152 decryptions, with tcrypt on each online CPU in turn.
 # A few more may: tcrypt can wake and submit on another CPU before the
-# serial callback that woke it drops its transform's in-flight count. The
-# old rule (callback CPU only) sends thousands more.
+# serial callback that woke it drops its transform's in-flight count. A
+# rule that ran them in the caller only on the callback CPU sends thousands
+# more.
 t_rpcrypt_waiting_caller_inline_on_any_cpu() {
 	load_rpcrypt
 	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP

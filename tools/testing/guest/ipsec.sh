@@ -95,13 +95,15 @@ esp_released() {
 }
 
 # esp_traffic SIZE COUNT [unordered]: COUNT datagrams of SIZE bytes from
-# 10.9.0.1 to "esp"; fails unless every one arrived, once, intact and (unless
+# 10.9.0.1 to "esp", sent by $PIN (if set, a command prefix such as
+# "taskset -c 1"); fails unless every one arrived, once, intact and (unless
 # "unordered") in order.
 esp_traffic() {
 	$UDPSEQ -n $NETNS recv 7777 $1 > /tmp/udpseq.out 2>&1 &
 	rpid=$!
 	sleep 0.5
-	$UDPSEQ send 10.9.0.2 7777 $1 $2 || { cat /tmp/udpseq.out; fail "udpseq send failed"; }
+	${PIN:-} $UDPSEQ send 10.9.0.2 7777 $1 $2 ||
+		{ cat /tmp/udpseq.out; fail "udpseq send failed"; }
 	wait $rpid || [ "$3" = unordered ] || { cat /tmp/udpseq.out; fail "udpseq recv failed"; }
 	cat /tmp/udpseq.out
 	order=0
@@ -208,15 +210,32 @@ t_ipsec_authenc_runs_through_rpcrypt() {
 	esp_released
 }
 
-# Small datagrams, most of whose requests run in the caller (below
-# inline_below) while the others go through rpadata: both complete on the
-# transform's callback CPU, so the order holds also where the stack keeps it
-# only per CPU (with CONFIG_NETFILTER, ESP's per-CPU xfrm_trans queue).
+# Small datagrams, below inline_below: ESP sets neither MAY_SLEEP nor
+# MAY_BACKLOG, so every request goes through rpadata, whichever CPU the
+# sender is on, and completes on the transform's callback CPU: the order
+# holds also where the stack keeps it only per CPU (ESP's per-CPU
+# xfrm_trans queue). The sender is pinned to each CPU in turn, then left to
+# move; decryptions are submitted wherever the encryptions complete. Each
+# way, the datagrams and the receiver's acknowledgments (one per 32) must
+# all have gone through rpadata.
 t_ipsec_small_datagrams_in_order() {
 	ipsec_up 'rfc4106(gcm(aes))' esp_gcm
 	[ "$(cat /sys/module/rpcrypt/parameters/inline_below)" -gt 64 ] ||
 		fail "inline_below is not above the datagrams' size"
-	esp_traffic 64 12000
+	n=3000
+	for cpu in $(online_cpus) any; do
+		PIN="taskset -c $cpu"
+		[ $cpu != any ] || PIN=
+		e0=$(serialized $ENC)
+		d0=$(serialized $DEC)
+		esp_traffic 64 $n
+		e=$(($(serialized $ENC) - e0))
+		d=$(($(serialized $DEC) - d0))
+		echo "sender on CPU $cpu: through rpadata: $e encryptions, $d decryptions"
+		[ $e -ge $((n + n / 32)) ] && [ $d -ge $((n + n / 32)) ] ||
+			fail "sender on CPU $cpu: fewer than $((n + n / 32)) requests each way went through rpadata"
+	done
+	PIN=
 	esp_clean
 	esp_down
 	esp_released
