@@ -59,17 +59,26 @@ mod engine {
         Header::new(parallel, serial)
     }
 
-    /// `rpadata_do_parallel()`; on success `*cb_cpu` is the job's callback CPU.
+    /// `rpadata_do_parallel()` asking for callback CPU `cb_cpu`; on success `chosen` was called
+    /// with the one it got.
     ///
     /// # Safety
     ///
     /// `shell` must be a live shell; `job` an idle header, valid until its serial callback, and
     /// on failure the caller's again.
-    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
-        // SAFETY: Per the safety requirements; `cb_cpu` is valid for the call.
+    pub(super) unsafe fn submit(
+        shell: &Shell,
+        job: NonNull<Header>,
+        cb_cpu: i32,
+        chosen: impl FnOnce(u32),
+    ) -> Result {
+        let mut cpu = cb_cpu;
+        // SAFETY: Per the safety requirements; `cpu` is ours for the call.
         kernel::error::to_result(unsafe {
-            ffi::rpadata_do_parallel(shell.as_ptr(), job.as_ptr(), cb_cpu)
-        })
+            ffi::rpadata_do_parallel(shell.as_ptr(), job.as_ptr(), &mut cpu)
+        })?;
+        chosen(cpu as u32);
+        Ok(())
     }
 
     /// `rpadata_do_serial()`.

@@ -96,8 +96,9 @@ struct rpcrypt_instance_ctx {
 /**
  * struct rpcrypt_tfm_ctx - One transform.
  * @child: The inner transform.
- * @cb_cpu: Callback CPU of its requests; follows rpadata when it gives
- *          another one (a mask change, hotplug), so that they move once.
+ * @cb_cpu: Callback CPU of its requests; rpadata writes another one there
+ *          when it gives one (a mask change, hotplug), so that they move
+ *          once.
  * @flight: One count for the transform and one per request in flight; a
  *          request's serial callback drops its count after completing it,
  *          when the transform may be gone. The last count frees it.
@@ -202,7 +203,7 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 	struct rpcrypt_req *rreq = aead_request_ctx(req);
 	struct aead_request *child = &rreq->child;
 	u32 flags = aead_request_flags(req);
-	int cpu, err;
+	int err;
 
 	aead_request_set_tfm(child, ctx->child);
 	aead_request_set_crypt(child, req->src, req->dst, req->cryptlen,
@@ -238,20 +239,19 @@ static int rpcrypt_submit(struct aead_request *req, bool enc)
 	rreq->priv.serial = rpcrypt_serial;
 	rreq->req = req;
 
-	cpu = READ_ONCE(ctx->cb_cpu);
+	/*
+	 * When rpadata moves the callback CPU (a mask change, hotplug), it
+	 * writes the new one to ctx->cb_cpu before the request can run: the
+	 * transform follows it, as pcrypt's does, and is not touched once the
+	 * request is in flight (its completion may free the transform). The
+	 * requests on the old CPU are completed first.
+	 */
 	err = rpadata_do_parallel(enc ? ictx->enc : ictx->dec, &rreq->priv,
-				  &cpu);
+				  &ctx->cb_cpu);
 	if (err) {
 		atomic_dec(ctx->flight);
 		return err;
 	}
-	/*
-	 * rpadata moved the callback CPU (a mask change, hotplug): follow it,
-	 * as pcrypt does, rather than move back and forth with the mask. The
-	 * requests on the old CPU are completed first either way.
-	 */
-	if (cpu != READ_ONCE(ctx->cb_cpu))
-		WRITE_ONCE(ctx->cb_cpu, cpu);
 	return -EINPROGRESS;
 }
 

@@ -37,7 +37,13 @@ use kernel::{
     },
     new_mutex,
     prelude::*,
-    sync::Mutex, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Mutex, //
+    }, //
 };
 
 /// `struct rpadata_instance`: an instance and the shells C allocated on it, so that
@@ -225,7 +231,8 @@ pub(crate) unsafe extern "C" fn rpadata_free_shell(shell: *mut CShell) {
 /// `shell` must be NULL or a live shell. `padata` must be NULL or point to a `struct rpadata_priv`
 /// that the caller zeroed before its first submission and keeps valid, and does not touch but for
 /// its callbacks, until its serial callback is called. `cb_cpu` must be NULL or valid for reads and
-/// writes.
+/// writes, and accessed meanwhile by others only atomically (`READ_ONCE()`, `WRITE_ONCE()`, or
+/// another submission: submitters may share it, as pcrypt's share their transform's).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rpadata_do_parallel(
     shell: *mut CShell,
@@ -245,11 +252,17 @@ pub(crate) unsafe extern "C" fn rpadata_do_parallel(
             return e.to_errno();
         }
     };
-    // SAFETY: Valid for reads and writes per the safety requirements; only used for this call.
-    let cb_cpu = unsafe { &mut *cb_cpu };
+    // SAFETY: Valid for reads and writes, and accessed by others only atomically, per the safety
+    // requirements; only used for this call.
+    let cb_cpu = unsafe { Atomic::from_ptr(cb_cpu) };
     // SAFETY: A live shell per the safety requirements.
     let shell = unsafe { &*shell };
-    match shell.shell.core().submit(job, cb_cpu) {
+    let want = cb_cpu.load(Relaxed);
+    match shell
+        .shell
+        .core()
+        .submit(job, want, |cb| cb_cpu.store(cb as c_int, Relaxed))
+    {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -26,6 +26,7 @@ use crate::{
     },
     sys::BhGuard, //
 };
+use core::num::NonZeroU32;
 use kernel::{
     new_spinlock,
     prelude::*,
@@ -89,8 +90,10 @@ impl Streams {
 
     /// The stream of jobs that ask for callback CPU `cb_cpu` (any value names one).
     pub(crate) fn key(&self, cb_cpu: i32) -> u32 {
-        // The length is `nr_cpu_ids`, far below `i32::MAX`.
-        cb_cpu.rem_euclid(self.streams.len().max(1) as i32) as u32
+        // The length is `nr_cpu_ids`, far below `u32::MAX`. A `NonZeroU32` divisor: no panic path
+        // (which objtool flags where it ends a function).
+        let n = NonZeroU32::new(self.streams.len() as u32).unwrap_or(NonZeroU32::MIN);
+        cb_cpu.cast_unsigned() % n
     }
 
     fn stream(&self, job: &JobRef) -> Option<&Stream> {

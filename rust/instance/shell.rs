@@ -143,12 +143,13 @@ impl ShellCore {
         }
     }
 
-    /// Submits `job`: the engine of `do_parallel`.
+    /// Submits `job`, which asks for callback CPU `cb_cpu`: the engine of `do_parallel`.
     ///
-    /// On success `*cb_cpu` holds the callback CPU, written before the job can run. On failure the
-    /// job is idle and its owner's again.
+    /// On success `chosen` has been called with the callback CPU before the job could run (a
+    /// submitter's transform may be gone once the job completes). On failure the job is idle and
+    /// its owner's again.
     #[inline]
-    pub(crate) fn submit(&self, mut job: JobRef, cb_cpu: &mut i32) -> Result {
+    pub(crate) fn submit(&self, mut job: JobRef, cb_cpu: i32, chosen: impl FnOnce(u32)) -> Result {
         // The job's count in the shell's gate also keeps the instance and its workqueues alive:
         // freeing an instance closes and drains the gates of all its shells first.
         if self.in_flight.enter().is_none() {
@@ -159,14 +160,14 @@ impl ShellCore {
 
         let bh = BhGuard::new();
         let usable: &Usable = inst.usable.read_bh(&bh);
-        let Some(cb) = usable.callback_cpu(*cb_cpu).filter(|_| usable.is_valid()) else {
+        let Some(cb) = usable.callback_cpu(cb_cpu).filter(|_| usable.is_valid()) else {
             drop(bh);
             self.in_flight.exit();
             job.abort();
             return Err(EINVAL);
         };
-        let stream = self.streams.key(*cb_cpu);
-        *cb_cpu = cb as i32;
+        let stream = self.streams.key(cb_cpu);
+        chosen(cb);
 
         let mut seq = 0;
         let limit = u64::from(inst.max_in_flight());
@@ -435,16 +436,22 @@ mod engine {
         JobHeader::new(parallel, serial)
     }
 
-    /// Submits `job` to `shell`; on success `*cb_cpu` is its callback CPU.
+    /// Submits `job` to `shell`, asking for callback CPU `cb_cpu`; on success `chosen` was
+    /// called with the one it got.
     ///
     /// # Safety
     ///
     /// `job` must be an idle header, valid and owned by the engine from now until its serial
     /// callback; on failure it is idle and the caller's again.
-    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: &mut i32) -> Result {
+    pub(super) unsafe fn submit(
+        shell: &Shell,
+        job: NonNull<Header>,
+        cb_cpu: i32,
+        chosen: impl FnOnce(u32),
+    ) -> Result {
         // SAFETY: Per the safety requirements.
         let job = unsafe { JobRef::submit(job) }?;
-        shell.submit(job, cb_cpu)
+        shell.submit(job, cb_cpu, chosen)
     }
 
     /// `do_serial` for a job in its parallel phase.
