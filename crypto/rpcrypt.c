@@ -68,9 +68,13 @@ static DEFINE_MUTEX(rpcrypt_wrap_writer);
 static DEFINE_MUTEX(rpcrypt_wrap_lock);
 static struct rpcrypt_wrapped rpcrypt_wrapped[RPCRYPT_MAX_WRAPPED];
 static unsigned int rpcrypt_nr_wrapped;
-/* Names given at load time, wrapped by rpcrypt_init(). */
+/*
+ * Under rpcrypt_wrap_writer: names written before rpcrypt_init() has made
+ * the template (at load time, or to sysfs meanwhile), which it wraps, and
+ * whether it did; after a failed init, writes fail.
+ */
 static char *rpcrypt_load_names;
-static bool rpcrypt_ready;
+static enum { RPCRYPT_LOADING, RPCRYPT_READY, RPCRYPT_FAILED } rpcrypt_state;
 
 static unsigned int inline_below = 1024;
 module_param(inline_below, uint, 0644);
@@ -486,14 +490,17 @@ static int rpcrypt_check_names(const char *val)
 	return n ? n : -EINVAL;
 }
 
-/* Wraps each name of a checked list, in order; stops at the first error. */
+/*
+ * Wraps each name of a checked list, in order; stops at the first error.
+ * Called with rpcrypt_wrap_writer held.
+ */
 static int rpcrypt_wrap_names(const char *val)
 {
 	char name[CRYPTO_MAX_ALG_NAME];
 	const char *p = val;
 	int err = 0;
 
-	mutex_lock(&rpcrypt_wrap_writer);
+	lockdep_assert_held(&rpcrypt_wrap_writer);
 	while (!err && *(p = skip_spaces(p))) {
 		size_t len = strcspn(p, " \t\n");
 
@@ -504,7 +511,6 @@ static int rpcrypt_wrap_names(const char *val)
 		if (err)
 			pr_info("wrap %s: error %d\n", name, err);
 	}
-	mutex_unlock(&rpcrypt_wrap_writer);
 	return err;
 }
 
@@ -518,20 +524,35 @@ static int rpcrypt_wrap_names(const char *val)
  */
 static int rpcrypt_wrap_set(const char *val, const struct kernel_param *kp)
 {
-	char *copy;
-	int n = rpcrypt_check_names(val);
+	char *names;
+	int err = rpcrypt_check_names(val);
 
-	if (n < 0)
-		return n;
-	if (READ_ONCE(rpcrypt_ready))
-		return rpcrypt_wrap_names(val);
-	/* At load time, before the template exists: rpcrypt_init() wraps them. */
-	copy = kstrdup(val, GFP_KERNEL);
-	if (!copy)
-		return -ENOMEM;
-	kfree(rpcrypt_load_names);
-	rpcrypt_load_names = copy;
-	return 0;
+	if (err < 0)
+		return err;
+	/* The sysfs file exists before rpcrypt_init() runs: serialize with it. */
+	mutex_lock(&rpcrypt_wrap_writer);
+	switch (rpcrypt_state) {
+	case RPCRYPT_READY:
+		err = rpcrypt_wrap_names(val);
+		break;
+	case RPCRYPT_LOADING:
+		/* Before the template exists: rpcrypt_init() wraps them. */
+		names = rpcrypt_load_names ?
+			kasprintf(GFP_KERNEL, "%s %s", rpcrypt_load_names, val) :
+			kstrdup(val, GFP_KERNEL);
+		if (!names) {
+			err = -ENOMEM;
+			break;
+		}
+		kfree(rpcrypt_load_names);
+		rpcrypt_load_names = names;
+		err = 0;
+		break;
+	default:
+		err = -ENODEV;
+	}
+	mutex_unlock(&rpcrypt_wrap_writer);
+	return err;
 }
 
 static int rpcrypt_wrap_get(char *buf, const struct kernel_param *kp)
@@ -571,14 +592,15 @@ static int __init rpcrypt_init(void)
 		goto err_dec;
 
 	/* Names given at load time: wrapped now, or the load fails. */
-	WRITE_ONCE(rpcrypt_ready, true);
-	if (rpcrypt_load_names) {
+	mutex_lock(&rpcrypt_wrap_writer);
+	if (rpcrypt_load_names)
 		err = rpcrypt_wrap_names(rpcrypt_load_names);
-		kfree(rpcrypt_load_names);
-		rpcrypt_load_names = NULL;
-		if (err)
-			goto err_tmpl;
-	}
+	kfree(rpcrypt_load_names);
+	rpcrypt_load_names = NULL;
+	rpcrypt_state = err ? RPCRYPT_FAILED : RPCRYPT_READY;
+	mutex_unlock(&rpcrypt_wrap_writer);
+	if (err)
+		goto err_tmpl;
 	return 0;
 
 err_tmpl:
@@ -587,8 +609,11 @@ err_dec:
 	rpadata_free(rpcrypt_dec);
 err_enc:
 	rpadata_free(rpcrypt_enc);
+	mutex_lock(&rpcrypt_wrap_writer);
 	kfree(rpcrypt_load_names);
 	rpcrypt_load_names = NULL;
+	rpcrypt_state = RPCRYPT_FAILED;
+	mutex_unlock(&rpcrypt_wrap_writer);
 	return err;
 }
 

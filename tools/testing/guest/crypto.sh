@@ -22,7 +22,7 @@ RESTRICT=/proc/sys/crypto/af_alg_restrict
 # The AEADs the self-test check wraps; ESP uses the first and the last.
 AEADS="rfc4106(gcm(aes)) gcm(aes) rfc4543(gcm(aes)) authenc(hmac(sha256),cbc(aes))"
 
-CRYPTO_CHECKS="rpcrypt_privilege rpcrypt_selftests rpcrypt_both_paths
+CRYPTO_CHECKS="rpcrypt_privilege rpcrypt_selftests rpcrypt_both_paths rpcrypt_wrap_at_load
 	rpcrypt_tcrypt rpcrypt_waiting_caller_inline_on_any_cpu rpcrypt_tcrypt_churn rpcrypt_unload"
 # After every other check (see above).
 PCRYPT_CHECKS="pcrypt_unprivileged"
@@ -161,6 +161,31 @@ t_rpcrypt_both_paths() {
 		if [ $below = 0 ]; then
 			[ "$n" -ge 100 ] || fail "only $n decryptions went through rpadata"
 		fi
+	done
+	rmmod rpcrypt
+}
+
+# Names given at load time are wrapped by the module's init, in order; a
+# malformed list, or an AEAD that cannot be wrapped, fails the load and
+# leaves nothing behind (the kernel's parser takes the quotes).
+t_rpcrypt_wrap_at_load() {
+	load_rpcrypt
+	rmmod rpcrypt
+	expect_fail_with "Invalid argument" insmod $MOD/rpcrypt.ko 'wrap=bad!name'
+	[ ! -e /sys/module/rpcrypt ] || fail "loaded despite a malformed wrap"
+	dmesg -c > /dev/null
+	expect_fail_with "can't insert" insmod $MOD/rpcrypt.ko 'wrap="gcm(aes) nosuch(aes)"'
+	dmesg | grep -q "wrap nosuch(aes): error -2" || fail "no message naming nosuch(aes)"
+	[ ! -e /sys/module/rpcrypt ] || fail "loaded despite an AEAD that does not exist"
+	[ ! -e $ENC ] && [ ! -e $DEC ] || fail "the failed load left its instances"
+	case "$(driver_of 'gcm(aes)')" in rpcrypt\(*) fail "gcm(aes) is still served by rpcrypt" ;; esac
+	insmod $MOD/rpcrypt.ko 'wrap="rfc4106(gcm(aes)) gcm(aes)"'
+	[ "$(cat $WRAP | tr '\n' ' ')" = 'rfc4106(gcm(aes)) gcm(aes) ' ] ||
+		fail "wrap after the load: $(cat $WRAP)"
+	for a in 'rfc4106(gcm(aes))' 'gcm(aes)'; do
+		drv=$(driver_of "$a")
+		case "$drv" in rpcrypt\(*\)) ;; *) fail "$a is served by '$drv'" ;; esac
+		echo "$a: $drv"
 	done
 	rmmod rpcrypt
 }
