@@ -89,6 +89,19 @@ serialized() {
 	cat "$1"/shells/*/serialized | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# through_rpadata CMD...: runs CMD and sets e and d to the jobs rpcrypt's
+# encryption and decryption instances serialized meanwhile; returns CMD's
+# status.
+through_rpadata() {
+	e0=$(serialized $ENC)
+	d0=$(serialized $DEC)
+	rc=0
+	"$@" || rc=$?
+	e=$(($(serialized $ENC) - e0))
+	d=$(($(serialized $DEC) - d0))
+	return $rc
+}
+
 t_rpcrypt_privilege() {
 	load_rpcrypt
 	settle
@@ -210,16 +223,12 @@ t_rpcrypt_tcrypt() {
 	load_rpcrypt
 	echo 'rfc4106(gcm(aes)) gcm(aes)' > $WRAP
 	echo 256 > /sys/module/rpcrypt/parameters/inline_below
-	e0=$(serialized $ENC)
-	d0=$(serialized $DEC)
-	tcrypt_run
-	e1=$(serialized $ENC)
-	d1=$(serialized $DEC)
+	through_rpadata tcrypt_run
 	# Six block sizes of eight at or above inline_below, 8 x 12 requests
 	# each in cycles mode, three key sizes, two AEADs: 3456 per instance.
-	[ $((e1 - e0)) -ge 3456 ] || fail "rpcrypt_enc serialized $((e1 - e0)) jobs"
-	[ $((d1 - d0)) -ge 3456 ] || fail "rpcrypt_dec serialized $((d1 - d0)) jobs"
-	echo "serialized: enc $((e1 - e0)), dec $((d1 - d0))"
+	[ $e -ge 3456 ] || fail "rpcrypt_enc serialized $e jobs"
+	[ $d -ge 3456 ] || fail "rpcrypt_dec serialized $d jobs"
+	echo "serialized: enc $e, dec $d"
 }
 
 # tcrypt waits for its requests (task context, CRYPTO_TFM_REQ_MAY_BACKLOG):
@@ -240,11 +249,7 @@ t_rpcrypt_waiting_caller_inline_on_any_cpu() {
 	below=$(cat /sys/module/rpcrypt/parameters/inline_below)
 	echo 4096 > /sys/module/rpcrypt/parameters/inline_below
 	for cpu in $(online_cpus); do
-		e0=$(serialized $ENC)
-		d0=$(serialized $DEC)
-		PIN="taskset -c $cpu" tcrypt_run
-		e=$(($(serialized $ENC) - e0))
-		d=$(($(serialized $DEC) - d0))
+		PIN="taskset -c $cpu" through_rpadata tcrypt_run
 		echo "tcrypt on CPU $cpu: serialized enc $e, dec $d"
 		[ $e -ge 1248 ] && [ $e -lt 1344 ] && [ $d -ge 1152 ] && [ $d -lt 1248 ] ||
 			fail "tcrypt on CPU $cpu: enc $e, dec $d"

@@ -151,12 +151,8 @@ ipsec_up() {
 
 t_ipsec_esp_runs_through_rpcrypt() {
 	ipsec_up 'rfc4106(gcm(aes))' esp_gcm
-	e0=$(serialized $ENC)
-	d0=$(serialized $DEC)
 	n=20000
-	esp_traffic 1400 $n
-	e=$(($(serialized $ENC) - e0))
-	d=$(($(serialized $DEC) - d0))
+	through_rpadata esp_traffic 1400 $n
 	echo "through rpadata: $e encryptions, $d decryptions"
 	[ $e -ge $n ] && [ $d -ge $n ] || fail "fewer than $n requests each way went through rpadata"
 	esp_clean
@@ -203,9 +199,8 @@ t_ipsec_in_order_across_hotplug() {
 
 t_ipsec_authenc_runs_through_rpcrypt() {
 	ipsec_up 'authenc(hmac(sha256),cbc(aes))' esp_authenc
-	d0=$(serialized $DEC)
-	esp_traffic 1400 5000
-	[ $(($(serialized $DEC) - d0)) -ge 5000 ] || fail "decryptions did not go through rpadata"
+	through_rpadata esp_traffic 1400 5000
+	[ $d -ge 5000 ] || fail "decryptions did not go through rpadata"
 	esp_down
 	esp_released
 }
@@ -226,16 +221,11 @@ t_ipsec_small_datagrams_in_order() {
 	for cpu in $(online_cpus) any; do
 		PIN="taskset -c $cpu"
 		[ $cpu != any ] || PIN=
-		e0=$(serialized $ENC)
-		d0=$(serialized $DEC)
-		esp_traffic 64 $n
-		e=$(($(serialized $ENC) - e0))
-		d=$(($(serialized $DEC) - d0))
+		through_rpadata esp_traffic 64 $n
 		echo "sender on CPU $cpu: through rpadata: $e encryptions, $d decryptions"
 		[ $e -ge $((n + n / 32)) ] && [ $d -ge $((n + n / 32)) ] ||
 			fail "sender on CPU $cpu: fewer than $((n + n / 32)) requests each way went through rpadata"
 	done
-	PIN=
 	esp_clean
 	esp_down
 	esp_released

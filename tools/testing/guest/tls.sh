@@ -32,12 +32,8 @@ ktls_up() {
 
 t_ktls_runs_through_rpcrypt() {
 	ktls_up
-	e0=$(serialized $ENC)
-	d0=$(serialized $DEC)
 	n=1000
-	$TLSSEQ 16384 $n || fail "16 KiB records: the stream did not arrive intact"
-	e=$(($(serialized $ENC) - e0))
-	d=$(($(serialized $DEC) - d0))
+	through_rpadata $TLSSEQ 16384 $n || fail "16 KiB records: the stream did not arrive intact"
 	echo "through rpadata: $e encryptions, $d decryptions"
 	[ $e -ge $n ] && [ $d -ge $n ] || fail "fewer than $n records each way went through rpadata"
 	# Below inline_below: inline when nothing is in flight, else through rpadata.
