@@ -2,14 +2,20 @@
 #
 # IPsec through rpcrypt: ESP in transport mode between the initial network
 # namespace and a second one ("esp") joined by a veth pair, SAs and policies
-# both ways, configured with iproute2's ip (/usr/sbin/ip, brought in by
-# qemu-run --bin), and numbered UDP datagrams (/root/udpseq,
+# both ways, over IPv4 or IPv6, configured with iproute2's ip (/usr/sbin/ip,
+# brought in by qemu-run --bin), and numbered UDP datagrams (/root/udpseq,
 # tools/testing/net/udpseq.c) that must all arrive, in order, intact.
 # Sourced after crypto.sh, whose helpers it uses.
 
 IP=/usr/sbin/ip
 UDPSEQ=/root/udpseq
 NETNS=/run/netns/esp
+# The addresses the SAs join, here and in "esp": IPv4 unless a check sets
+# them to ESP6_A and ESP6_B.
+ESP_A=10.9.0.1
+ESP_B=10.9.0.2
+ESP6_A=fd00:9::1
+ESP6_B=fd00:9::2
 # 128-bit AES keys; rfc4106 takes 4 more bytes of salt.
 KEY_GCM=0x0123456789abcdef0123456789abcdef01234567
 KEY_AES=0x00112233445566778899aabbccddeeff
@@ -17,40 +23,50 @@ KEY_SHA=0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
 IPSEC_CHECKS="ipsec_esp_runs_through_rpcrypt ipsec_in_order_while_masks_change
 	ipsec_nothing_lost_while_callback_cpus_move ipsec_in_order_across_hotplug
-	ipsec_authenc_runs_through_rpcrypt ipsec_small_datagrams_in_order ipsec_sas_hold_rpcrypt"
+	ipsec_authenc_runs_through_rpcrypt ipsec_small_datagrams_in_order ipsec_sas_hold_rpcrypt
+	ipsec6_esp_runs_through_rpcrypt ipsec6_in_order_across_hotplug"
 
-# esp_link: the two namespaces and the veth pair, 10.9.0.1 here and 10.9.0.2
-# in "esp", without IPsec.
+# esp_link: the two namespaces and the veth pair, 10.9.0.1 and fd00:9::1
+# here, 10.9.0.2 and fd00:9::2 in "esp", without IPsec. The neighbours are
+# permanent: a window of datagrams sent while neighbour discovery runs would
+# overflow its queue (IPv6's, whose advertisements ESP protects, loses some).
 esp_link() {
 	mkdir -p /run/netns
 	$IP netns add esp
-	$IP link add veth0 type veth peer name veth1 netns esp
+	$IP link add veth0 address 02:00:0a:09:00:01 type veth \
+		peer name veth1 address 02:00:0a:09:00:02 netns esp
 	$IP addr add 10.9.0.1/24 dev veth0
+	$IP addr add $ESP6_A/64 dev veth0 nodad
+	$IP neigh add 10.9.0.2 lladdr 02:00:0a:09:00:02 dev veth0 nud permanent
+	$IP neigh add $ESP6_B lladdr 02:00:0a:09:00:02 dev veth0 nud permanent
 	$IP link set lo up
 	$IP link set veth0 up
 	$IP -n esp addr add 10.9.0.2/24 dev veth1
+	$IP -n esp addr add $ESP6_B/64 dev veth1 nodad
+	$IP -n esp neigh add 10.9.0.1 lladdr 02:00:0a:09:00:01 dev veth1 nud permanent
+	$IP -n esp neigh add $ESP6_A lladdr 02:00:0a:09:00:01 dev veth1 nud permanent
 	$IP -n esp link set lo up
 	$IP -n esp link set veth1 up
 }
 
-# esp_sas ALGO...: the same two SAs (SPI 0x100 from 10.9.0.1, 0x200 back) in
+# esp_sas ALGO...: the same two SAs (SPI 0x100 from $ESP_A, 0x200 back) in
 # both namespaces, with ip xfrm's algorithm arguments ALGO, and the policies
 # that send all traffic between the two addresses through them.
 esp_sas() {
 	for ns in "" "-n esp"; do
-		$IP $ns xfrm state add src 10.9.0.1 dst 10.9.0.2 proto esp spi 0x100 \
+		$IP $ns xfrm state add src $ESP_A dst $ESP_B proto esp spi 0x100 \
 			reqid 1 mode transport replay-window 64 "$@"
-		$IP $ns xfrm state add src 10.9.0.2 dst 10.9.0.1 proto esp spi 0x200 \
+		$IP $ns xfrm state add src $ESP_B dst $ESP_A proto esp spi 0x200 \
 			reqid 2 mode transport replay-window 64 "$@"
 	done
-	$IP xfrm policy add src 10.9.0.1 dst 10.9.0.2 dir out \
-		tmpl src 10.9.0.1 dst 10.9.0.2 proto esp reqid 1 mode transport
-	$IP xfrm policy add src 10.9.0.2 dst 10.9.0.1 dir in \
-		tmpl src 10.9.0.2 dst 10.9.0.1 proto esp reqid 2 mode transport
-	$IP -n esp xfrm policy add src 10.9.0.2 dst 10.9.0.1 dir out \
-		tmpl src 10.9.0.2 dst 10.9.0.1 proto esp reqid 2 mode transport
-	$IP -n esp xfrm policy add src 10.9.0.1 dst 10.9.0.2 dir in \
-		tmpl src 10.9.0.1 dst 10.9.0.2 proto esp reqid 1 mode transport
+	$IP xfrm policy add src $ESP_A dst $ESP_B dir out \
+		tmpl src $ESP_A dst $ESP_B proto esp reqid 1 mode transport
+	$IP xfrm policy add src $ESP_B dst $ESP_A dir in \
+		tmpl src $ESP_B dst $ESP_A proto esp reqid 2 mode transport
+	$IP -n esp xfrm policy add src $ESP_B dst $ESP_A dir out \
+		tmpl src $ESP_B dst $ESP_A proto esp reqid 2 mode transport
+	$IP -n esp xfrm policy add src $ESP_A dst $ESP_B dir in \
+		tmpl src $ESP_A dst $ESP_B proto esp reqid 1 mode transport
 }
 
 esp_gcm() {
@@ -95,14 +111,14 @@ esp_released() {
 }
 
 # esp_traffic SIZE COUNT [unordered]: COUNT datagrams of SIZE bytes from
-# 10.9.0.1 to "esp", sent by $PIN (if set, a command prefix such as
+# $ESP_A to $ESP_B in "esp", sent by $PIN (if set, a command prefix such as
 # "taskset -c 1"); fails unless every one arrived, once, intact and (unless
 # "unordered") in order.
 esp_traffic() {
 	$UDPSEQ -n $NETNS recv 7777 $1 > /tmp/udpseq.out 2>&1 &
 	rpid=$!
 	sleep 0.5
-	${PIN:-} $UDPSEQ send 10.9.0.2 7777 $1 $2 ||
+	${PIN:-} $UDPSEQ send $ESP_B 7777 $1 $2 ||
 		{ cat /tmp/udpseq.out; fail "udpseq send failed"; }
 	wait $rpid || [ "$3" = unordered ] || { cat /tmp/udpseq.out; fail "udpseq recv failed"; }
 	cat /tmp/udpseq.out
@@ -117,7 +133,7 @@ esp_traffic() {
 # SPI (hex, as ip prints it) in namespace NS ("" or "-n esp"), then its
 # packets, as "replay R failed F packets P".
 esp_counters() {
-	$IP $1 -s xfrm state get src 10.9.0.1 dst 10.9.0.2 proto esp spi $2 |
+	$IP $1 -s xfrm state get src $ESP_A dst $ESP_B proto esp spi $2 |
 		awk '/replay-window/ { for (i = 1; i < NF; i++) {
 				if ($i == "replay") r = $(i + 1); if ($i == "failed") f = $(i + 1) } }
 		     /lifetime current/ { cur = 1; next }
@@ -243,4 +259,17 @@ t_ipsec_sas_hold_rpcrypt() {
 	esp_traffic 1400 1000
 	esp_down
 	esp_released
+}
+
+# IPv6 (esp6): the first check, and the hotplug one, between ESP6_A and ESP6_B.
+t_ipsec6_esp_runs_through_rpcrypt() {
+	ESP_A=$ESP6_A
+	ESP_B=$ESP6_B
+	t_ipsec_esp_runs_through_rpcrypt
+}
+
+t_ipsec6_in_order_across_hotplug() {
+	ESP_A=$ESP6_A
+	ESP_B=$ESP6_B
+	t_ipsec_in_order_across_hotplug
 }

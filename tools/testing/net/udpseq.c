@@ -7,6 +7,7 @@
  *   udpseq [-n NETNS] recv PORT SIZE
  *   udpseq [-n NETNS] send ADDR PORT SIZE COUNT|-t SECONDS
  *
+ * ADDR is IPv4 or IPv6; the receiver takes both.
  * Each datagram carries its number and a payload derived from it. The
  * sender keeps at most WINDOW datagrams ahead of the receiver's last
  * acknowledgment (one every ACK_EVERY datagrams, sent back to it), so that
@@ -69,13 +70,13 @@ static unsigned char pattern(uint64_t seq, size_t i)
 	return (unsigned char)(seq * 31 + i * 7);
 }
 
-static int udp_socket(void)
+static int udp_socket(int family)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = socket(family, SOCK_DGRAM, 0);
 	int buf = 4 << 20;
 
 	if (fd < 0)
-		die("socket");
+		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	return fd;
@@ -85,20 +86,31 @@ static int recv_main(int port, size_t size)
 {
 	static unsigned char *seen;
 	static unsigned char buf[MAX_SIZE];
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct sockaddr_in peer;
-	socklen_t plen = sizeof(peer);
+	struct sockaddr_storage peer;
+	socklen_t plen;
 	uint64_t received = 0, reordered = 0, corrupt = 0, dup = 0, sent = 0;
 	uint64_t max_seq = 0, late = 0, cap = 1 << 24;
 	double first = 0, last = 0;
-	int fd = udp_socket();
-	int ended = 0;
+	int fd = udp_socket(AF_INET6);
+	int ended = 0, v6only = 0;
 
 	seen = calloc(cap, 1);
 	if (!seen)
 		die("calloc");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		die("bind");
+	/* IPv6 and IPv4 on one socket; IPv4 alone on a kernel without IPv6. */
+	if (fd >= 0) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+		if (bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)))
+			die("bind");
+	} else {
+		fd = udp_socket(AF_INET);
+		if (fd < 0)
+			die("socket");
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			die("bind");
+	}
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct hdr h;
@@ -106,6 +118,7 @@ static int recv_main(int port, size_t size)
 
 		if (poll(&p, 1, 10000) <= 0)
 			break;
+		plen = sizeof(peer);
 		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
 		if (n < (ssize_t)sizeof(h))
 			continue;
@@ -167,18 +180,25 @@ static int recv_main(int port, size_t size)
 static int send_main(const char *addr, int port, size_t size, uint64_t count, double secs)
 {
 	static unsigned char buf[MAX_SIZE];
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	uint64_t seq = 0, acked = 0;
 	double end = now() + secs;
-	int fd = udp_socket();
 	struct hdr h;
+	int fd;
 
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) == 1) {
+		fd = udp_socket(AF_INET);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			die("connect");
+	} else if (inet_pton(AF_INET6, addr, &sa6.sin6_addr) == 1) {
+		fd = udp_socket(AF_INET6);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa6, sizeof(sa6)))
+			die("connect");
+	} else {
 		fprintf(stderr, "udpseq: bad address '%s'\n", addr);
 		return 2;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		die("connect");
 	for (size_t i = HDR; i < size; i++)
 		buf[i] = 0;
 	while (secs ? now() < end : seq < count) {
