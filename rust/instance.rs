@@ -419,6 +419,17 @@ pub struct Instance {
     _dir: SysfsDir,
     _parallel_wq: KBox<Workqueue>,
     serial_wq: KBox<Workqueue>,
+    // Last: the name is taken until nothing named after it is left.
+    _listed: Listed,
+}
+
+/// An instance's entry in the registry: its name stays taken (`EEXIST`) until this is dropped.
+struct Listed(Arc<InstanceCore>);
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        remove_arc(&mut REGISTRY.lock().instances, &self.0);
+    }
 }
 
 impl Instance {
@@ -475,6 +486,7 @@ impl Instance {
         drop(cpus);
         // From here on, `Drop` undoes everything on an error.
         let this = Self {
+            _listed: Listed(core.clone()),
             core,
             shells_dir,
             _dir: dir,
@@ -530,15 +542,15 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        remove_arc(&mut REGISTRY.lock().instances, &self.core);
-        // No new shell from here on; every job of every shell is serialized once the loop is
-        // done, every `do_serial` call that passed one on has returned after the grace period
-        // that follows, and the workqueues (dropped next) are drained by `destroy_workqueue()`.
-        // A shell that is being freed by its user meanwhile is waited for here as well (closing
-        // twice is fine); one that left the list already has no job in flight.
-        // The lock is held while we wait: only a shell's own free (which waits for the same jobs)
-        // and sysfs readers (finding a shell, summing `in_flight`) take it, nothing on a job's
-        // path does, and no sysfs directory is removed while it is held.
+        // Once closed, sysfs no longer finds the instance (`lookup`); its name stays taken until
+        // its directory and workqueues are gone (`Listed`). No new shell from here on; every job of
+        // every shell is serialized once the loop is done, every `do_serial` call that passed one
+        // on has returned after the grace period that follows, and the workqueues (dropped next)
+        // are drained by `destroy_workqueue()`. A shell that is being freed by its user meanwhile
+        // is waited for here as well (closing twice is fine); one that left the list already has no
+        // job in flight. The lock is held while we wait: only a shell's own free (which waits for
+        // the same jobs) and sysfs readers (finding a shell, summing `in_flight`) take it, nothing
+        // on a job's path does, and no sysfs directory is removed while it is held.
         {
             let shells = self.core.shells.lock();
             self.core.closed.store(true, Release);

@@ -1079,6 +1079,35 @@ mod serialized {
     }
 
     #[test]
+    fn a_name_stays_taken_until_its_instance_is_gone() -> Result {
+        // A worker allocates and frees `kunit_reuse` over and over while this thread does the
+        // same: each allocation gets the name or finds it taken, never the sysfs directory of an
+        // instance still being freed (which failed, with a duplicate-filename warning).
+        let stop = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let done = Arc::new(Atomic::new(false), GFP_KERNEL)?;
+        let failed = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (stop2, done2, failed2) = (stop.clone(), done.clone(), failed.clone());
+        let churn = |failed: &Atomic<u32>| match Instance::new(c"kunit_reuse") {
+            Ok(inst) => drop(inst),
+            Err(e) if e == EEXIST => {}
+            Err(_) => failed.add(1, Relaxed),
+        };
+        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            while !stop2.load(Relaxed) {
+                churn(&failed2);
+            }
+            done2.store(true, kernel::sync::atomic::Release);
+        })?;
+        for _ in 0..200 {
+            churn(&failed);
+        }
+        stop.store(true, Relaxed);
+        wait_until(|| done.load(kernel::sync::atomic::Acquire));
+        assert_eq!(failed.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
     fn hotplug_node_added_twice_is_ebusy() -> Result {
         // A second add would link the node into the state's list twice.
         let inst = Instance::new(c"kunit_node")?;
