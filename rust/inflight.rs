@@ -25,7 +25,7 @@ use kernel::{
 };
 
 /// Set in [`InFlight::state`] once the gate is closed. The count below it cannot reach it: every
-/// user is a job in memory (at least 64 bytes each) or a `do_serial` call in progress.
+/// user is a job in memory (at least 64 bytes each).
 const CLOSED: u32 = 1 << 31;
 
 /// A gate with a count of users in flight.

@@ -213,7 +213,8 @@ pub(crate) struct InstanceCore {
     next_shell_id: Atomic<u32>,
     #[pin]
     shells: Mutex<KVec<Arc<ShellCore>>>,
-    /// Set (under `shells`' lock) when the instance is being freed: no new shell, no submission.
+    /// Set (under `shells`' lock) when the instance is being freed: no new shell joins, sysfs no
+    /// longer finds it, and its shells' gates close as they drain.
     closed: Atomic<bool>,
     #[pin]
     hotplug: cpuhp::Node,

@@ -311,8 +311,7 @@ impl ReorderList {
 
     /// Jobs parked and waiting for an earlier job (exact when nobody is parking or releasing).
     ///
-    /// Reads the counts without the release lock: a holder of that lock must release (see the
-    /// type invariants).
+    /// Reads the counts without the release lock: both only grow, and `released` is read first.
     pub(crate) fn pending(&self) -> u32 {
         // `released` first: a job counts in `parked` before it counts in `released`.
         let released = self.released.load(Relaxed);

@@ -41,7 +41,7 @@ struct JobNode<J> {
 /// submission order, on the callback CPU. Both run with BHs disabled and must not sleep.
 pub trait Job: Send + Sized + 'static {
     /// The parallel phase. Ends when `job` is handed to serialization: by calling
-    /// [`Pending::serial`] or by dropping it, now or later, from any context.
+    /// [`Pending::serial`] or by dropping it, now or later, in process or softirq context.
     fn parallel(job: Pending<Self>);
 
     /// The serial phase; ownership comes back to the caller, who may resubmit or drop the job.
