@@ -90,16 +90,15 @@ serialized() {
 }
 
 # through_rpadata CMD...: runs CMD and sets e and d to the jobs rpcrypt's
-# encryption and decryption instances serialized meanwhile; returns CMD's
-# status.
+# encryption and decryption instances serialized meanwhile. Not for a
+# condition (`|| fail`): there set -e would not stop CMD at its first
+# failure.
 through_rpadata() {
 	e0=$(serialized $ENC)
 	d0=$(serialized $DEC)
-	rc=0
-	"$@" || rc=$?
+	"$@"
 	e=$(($(serialized $ENC) - e0))
 	d=$(($(serialized $DEC) - d0))
-	return $rc
 }
 
 t_rpcrypt_privilege() {

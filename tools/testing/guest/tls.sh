@@ -13,6 +13,12 @@ TLSSEQ=/root/tlsseq
 
 TLS_CHECKS="ktls_runs_through_rpcrypt ktls_in_order_while_masks_change"
 
+# tls_stream SIZE COUNT: COUNT records of SIZE bytes over kTLS; fails unless
+# the stream arrived intact.
+tls_stream() {
+	$TLSSEQ $1 $2 || fail "$1-byte records: the stream did not arrive intact"
+}
+
 # ktls_up: loopback up, rpcrypt wrapping gcm(aes), which kTLS then gets;
 # skips where the kernel has no TLS (CONFIG_TLS: built in, or a module
 # modprobe finds). The wrap stays until rpcrypt unloads, which IPsec's seqiv
@@ -33,11 +39,11 @@ ktls_up() {
 t_ktls_runs_through_rpcrypt() {
 	ktls_up
 	n=1000
-	through_rpadata $TLSSEQ 16384 $n || fail "16 KiB records: the stream did not arrive intact"
+	through_rpadata tls_stream 16384 $n
 	echo "through rpadata: $e encryptions, $d decryptions"
 	[ $e -ge $n ] && [ $d -ge $n ] || fail "fewer than $n records each way went through rpadata"
 	# Below inline_below: inline when nothing is in flight, else through rpadata.
-	$TLSSEQ 64 5000 || fail "64-byte records: the stream did not arrive intact"
+	tls_stream 64 5000
 }
 
 # Mask changes and hotplug move the callback CPU under the stream.
