@@ -156,9 +156,10 @@ void rpadata_free_shell(struct rpadata_shell *ps);
  * @cb_cpu: In: the preferred callback CPU. Out, written before the job can
  *          run: that CPU if it is in the usable serial mask, otherwise the
  *          (@cb_cpu % n)-th of its n CPUs (the first for a negative
- *          @cb_cpu). Read and written once each, as READ_ONCE() and
- *          WRITE_ONCE() do: concurrent submissions may share it (a
- *          transform's, as in crypto/rpcrypt.c).
+ *          @cb_cpu). Read once and, on success, written once, as
+ *          READ_ONCE() and WRITE_ONCE() do: concurrent submissions may
+ *          share it (a transform's, as in crypto/rpcrypt.c), which may be
+ *          freed once the job has completed, even before this returns.
  *
  * The parallel callback runs once, with BHs disabled, on a CPU of the usable
  * parallel mask: in a worker, or in the caller when the shell's in-flight

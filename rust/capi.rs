@@ -230,9 +230,10 @@ pub(crate) unsafe extern "C" fn rpadata_free_shell(shell: *mut CShell) {
 ///
 /// `shell` must be NULL or a live shell. `padata` must be NULL or point to a `struct rpadata_priv`
 /// that the caller zeroed before its first submission and keeps valid, and does not touch but for
-/// its callbacks, until its serial callback is called. `cb_cpu` must be NULL or valid for reads and
-/// writes, and accessed meanwhile by others only atomically (`READ_ONCE()`, `WRITE_ONCE()`, or
-/// another submission: submitters may share it, as pcrypt's share their transform's).
+/// its callbacks, until its serial callback is called. `cb_cpu` must be NULL or aligned and valid
+/// for reads and writes until the job can run (its completion may free it, before this returns),
+/// and accessed meanwhile by others only atomically (`READ_ONCE()`, `WRITE_ONCE()`, or another
+/// submission: submitters may share it, as pcrypt's share their transform's).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rpadata_do_parallel(
     shell: *mut CShell,
@@ -252,17 +253,18 @@ pub(crate) unsafe extern "C" fn rpadata_do_parallel(
             return e.to_errno();
         }
     };
-    // SAFETY: Valid for reads and writes, and accessed by others only atomically, per the safety
-    // requirements; only used for this call.
-    let cb_cpu = unsafe { Atomic::from_ptr(cb_cpu) };
+    // SAFETY: Aligned, valid, and accessed by others only atomically, per the safety requirements.
+    let want = unsafe { Atomic::from_ptr(cb_cpu) }.load(Relaxed);
     // SAFETY: A live shell per the safety requirements.
     let shell = unsafe { &*shell };
-    let want = cb_cpu.load(Relaxed);
-    match shell
-        .shell
-        .core()
-        .submit(job, want, |cb| cb_cpu.store(cb as c_int, Relaxed))
-    {
+    // Only the raw pointer lives on: once the job can run, `*cb_cpu` may be freed.
+    let chosen = move |cb: u32| {
+        // SAFETY: As above: `submit` calls this before the job can run.
+        let cb_cpu = unsafe { Atomic::from_ptr(cb_cpu) };
+        // CAST: A CPU id, below `nr_cpu_ids`: fits.
+        cb_cpu.store(cb as c_int, Relaxed);
+    };
+    match shell.shell.core().submit(job, want, chosen) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -73,7 +73,8 @@ kernel::sync::global_lock! {
     unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry::new();
 }
 
-/// Every live instance, and the sysfs root they live under.
+/// Every instance, until it is freed (closed ones included: their names stay taken), and the
+/// sysfs root they live under.
 pub(crate) struct Registry {
     root: Option<SysfsDir>,
     instances: KVec<Arc<InstanceCore>>,

@@ -93,7 +93,8 @@ impl Streams {
         // The length is `nr_cpu_ids`, far below `u32::MAX`. A `NonZeroU32` divisor: no panic path
         // (which objtool flags where it ends a function).
         let n = NonZeroU32::new(self.streams.len() as u32).unwrap_or(NonZeroU32::MIN);
-        cb_cpu.cast_unsigned() % n
+        // CAST: Any `u32` will do, as long as each value of `cb_cpu` gives the same one.
+        (cb_cpu as u32) % n
     }
 
     fn stream(&self, job: &JobRef) -> Option<&Stream> {

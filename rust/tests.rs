@@ -31,8 +31,10 @@ use kernel::{
     str::CString,
     sync::{
         atomic::{
+            Acquire,
             Atomic,
-            Relaxed, //
+            Relaxed,
+            Release, //
         },
         Arc,
         SpinLock, //
@@ -494,10 +496,8 @@ mod serialized {
         let pmask = mask_of(&cpus[1..3])?;
         inst.set_cpumask(MaskType::Parallel, &pmask)?;
         let rec = Recorder::new()?;
-        rec.parallel_cpus.store(
-            (1u64 << cpus[1]) | (1u64 << cpus[2]),
-            kernel::sync::atomic::Release,
-        );
+        rec.parallel_cpus
+            .store((1u64 << cpus[1]) | (1u64 << cpus[2]), Release);
         let shell = inst.new_shell()?;
         assert_eq!(submit(&shell, &rec, 0, 2000, &cpus, Mode::Random)?, 0);
         drop(shell);
@@ -763,7 +763,7 @@ mod serialized {
                 i += 1;
             }
             drop(inst2);
-            done2.store(true, kernel::sync::atomic::Release);
+            done2.store(true, Release);
         })?;
         // Callback CPUs move with the serial mask, so only order and counts are checked here.
         let n = 25_000;
@@ -777,7 +777,7 @@ mod serialized {
         }
         // However loaded the host, let the changer do at least one change before stopping it.
         wait_until(|| changes.load(Relaxed) > 0);
-        stop.store(true, kernel::sync::atomic::Release);
+        stop.store(true, Release);
         drop(shell);
         assert_eq!(refused, 0);
         assert!(changes.load(Relaxed) > 0);
@@ -892,7 +892,7 @@ mod serialized {
                     }
                     i += 1;
                 }
-                done.store(true, kernel::sync::atomic::Release);
+                done.store(true, Release);
             })?;
             Ok(this)
         }
@@ -904,7 +904,7 @@ mod serialized {
 
         /// Stops the loop and waits for it to return; returns the cycles completed.
         fn stop(self) -> u64 {
-            self.stop.store(true, kernel::sync::atomic::Release);
+            self.stop.store(true, Release);
             while !self.done.load(Relaxed) {
                 kernel::time::delay::fsleep(Delta::from_millis(1));
             }
@@ -1096,13 +1096,13 @@ mod serialized {
             while !stop2.load(Relaxed) {
                 churn(&failed2);
             }
-            done2.store(true, kernel::sync::atomic::Release);
+            done2.store(true, Release);
         })?;
         for _ in 0..200 {
             churn(&failed);
         }
         stop.store(true, Relaxed);
-        wait_until(|| done.load(kernel::sync::atomic::Acquire));
+        wait_until(|| done.load(Acquire));
         assert_eq!(failed.load(Relaxed), 0);
         Ok(())
     }

@@ -311,7 +311,8 @@ impl ReorderList {
 
     /// Jobs parked and waiting for an earlier job (exact when nobody is parking or releasing).
     ///
-    /// Reads the counts without the release lock: both only grow, and `released` is read first.
+    /// Reads the counts without the release lock: while jobs move the value is approximate (both
+    /// counts only grow; the difference saturates at zero).
     pub(crate) fn pending(&self) -> u32 {
         // `released` first: a job counts in `parked` before it counts in `released`.
         let released = self.released.load(Relaxed);

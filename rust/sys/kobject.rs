@@ -66,9 +66,13 @@ impl SysfsDir {
 
 impl Drop for SysfsDir {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant we own one reference to this live kobject; dropping it
-        // removes the directory once the last reference is gone.
-        unsafe { bindings::kobject_put(self.0.as_ptr()) };
+        // SAFETY: By the type invariant we own one reference to this live kobject. The directory
+        // goes now (waiting for file accesses in progress), not when the last reference does, so
+        // its name is free again when this returns.
+        unsafe {
+            bindings::kobject_del(self.0.as_ptr());
+            bindings::kobject_put(self.0.as_ptr());
+        }
     }
 }
 

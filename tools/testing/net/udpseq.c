@@ -189,11 +189,15 @@ static int send_main(const char *addr, int port, size_t size, uint64_t count, do
 
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) == 1) {
 		fd = udp_socket(AF_INET);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		if (fd < 0)
+			die("socket");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			die("connect");
 	} else if (inet_pton(AF_INET6, addr, &sa6.sin6_addr) == 1) {
 		fd = udp_socket(AF_INET6);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa6, sizeof(sa6)))
+		if (fd < 0)
+			die("socket");
+		if (connect(fd, (struct sockaddr *)&sa6, sizeof(sa6)))
 			die("connect");
 	} else {
 		fprintf(stderr, "udpseq: bad address '%s'\n", addr);
