@@ -59,26 +59,20 @@ mod engine {
         Header::new(parallel, serial)
     }
 
-    /// `rpadata_do_parallel()` asking for callback CPU `cb_cpu`; on success `chosen` was called
-    /// with the one it got.
+    /// `rpadata_do_parallel()` asking for callback CPU `cb_cpu`; returns the one it got.
     ///
     /// # Safety
     ///
     /// `shell` must be a live shell; `job` an idle header, valid until its serial callback, and
     /// on failure the caller's again.
-    pub(super) unsafe fn submit(
-        shell: &Shell,
-        job: NonNull<Header>,
-        cb_cpu: i32,
-        chosen: impl FnOnce(u32),
-    ) -> Result {
+    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: i32) -> Result<u32> {
         let mut cpu = cb_cpu;
         // SAFETY: Per the safety requirements; `cpu` is ours for the call.
         kernel::error::to_result(unsafe {
             ffi::rpadata_do_parallel(shell.as_ptr(), job.as_ptr(), &mut cpu)
         })?;
-        chosen(cpu as u32);
-        Ok(())
+        // CAST: A CPU id, written by rpadata on success.
+        Ok(cpu as u32)
     }
 
     /// `rpadata_do_serial()`.

@@ -436,22 +436,18 @@ mod engine {
         JobHeader::new(parallel, serial)
     }
 
-    /// Submits `job` to `shell`, asking for callback CPU `cb_cpu`; on success `chosen` was
-    /// called with the one it got.
+    /// Submits `job` to `shell`, asking for callback CPU `cb_cpu`; returns the one it got.
     ///
     /// # Safety
     ///
     /// `job` must be an idle header, valid and owned by the engine from now until its serial
     /// callback; on failure it is idle and the caller's again.
-    pub(super) unsafe fn submit(
-        shell: &Shell,
-        job: NonNull<Header>,
-        cb_cpu: i32,
-        chosen: impl FnOnce(u32),
-    ) -> Result {
+    pub(super) unsafe fn submit(shell: &Shell, job: NonNull<Header>, cb_cpu: i32) -> Result<u32> {
         // SAFETY: Per the safety requirements.
         let job = unsafe { JobRef::submit(job) }?;
-        shell.submit(job, cb_cpu, chosen)
+        let mut cpu = 0;
+        shell.submit(job, cb_cpu, |cb| cpu = cb)?;
+        Ok(cpu)
     }
 
     /// `do_serial` for a job in its parallel phase.

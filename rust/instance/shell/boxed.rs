@@ -208,11 +208,10 @@ pub(crate) fn submit<J: Job>(
     cb_cpu: i32,
 ) -> Result<u32, (Error, JobBox<J>)> {
     let header = job.into_header();
-    let mut cpu = 0;
     // SAFETY: The header belongs to an idle `JobBox`, whose ownership we hold; the engine keeps it
     // until the serial callback returns it (`serial_trampoline`).
-    match unsafe { engine::submit(shell, header, cb_cpu, |cb| cpu = cb) } {
-        Ok(()) => Ok(cpu),
+    match unsafe { engine::submit(shell, header, cb_cpu) } {
+        Ok(cpu) => Ok(cpu),
         // SAFETY: A failed submission leaves the job idle and ours.
         Err(e) => Err((e, unsafe { JobBox::from_header(header) })),
     }

@@ -16,6 +16,9 @@ ESP_A=10.9.0.1
 ESP_B=10.9.0.2
 ESP6_A=fd00:9::1
 ESP6_B=fd00:9::2
+# The veth ends' addresses, for permanent neighbour entries.
+MAC_A=02:00:0a:09:00:01
+MAC_B=02:00:0a:09:00:02
 # 128-bit AES keys; rfc4106 takes 4 more bytes of salt.
 KEY_GCM=0x0123456789abcdef0123456789abcdef01234567
 KEY_AES=0x00112233445566778899aabbccddeeff
@@ -33,18 +36,17 @@ IPSEC_CHECKS="ipsec_esp_runs_through_rpcrypt ipsec_in_order_while_masks_change
 esp_link() {
 	mkdir -p /run/netns
 	$IP netns add esp
-	$IP link add veth0 address 02:00:0a:09:00:01 type veth \
-		peer name veth1 address 02:00:0a:09:00:02 netns esp
+	$IP link add veth0 address $MAC_A type veth peer name veth1 address $MAC_B netns esp
 	$IP addr add 10.9.0.1/24 dev veth0
 	$IP addr add $ESP6_A/64 dev veth0 nodad
-	$IP neigh add 10.9.0.2 lladdr 02:00:0a:09:00:02 dev veth0 nud permanent
-	$IP neigh add $ESP6_B lladdr 02:00:0a:09:00:02 dev veth0 nud permanent
+	$IP neigh add 10.9.0.2 lladdr $MAC_B dev veth0 nud permanent
+	$IP neigh add $ESP6_B lladdr $MAC_B dev veth0 nud permanent
 	$IP link set lo up
 	$IP link set veth0 up
 	$IP -n esp addr add 10.9.0.2/24 dev veth1
 	$IP -n esp addr add $ESP6_B/64 dev veth1 nodad
-	$IP -n esp neigh add 10.9.0.1 lladdr 02:00:0a:09:00:01 dev veth1 nud permanent
-	$IP -n esp neigh add $ESP6_A lladdr 02:00:0a:09:00:01 dev veth1 nud permanent
+	$IP -n esp neigh add 10.9.0.1 lladdr $MAC_A dev veth1 nud permanent
+	$IP -n esp neigh add $ESP6_A lladdr $MAC_A dev veth1 nud permanent
 	$IP -n esp link set lo up
 	$IP -n esp link set veth1 up
 }
